@@ -1,0 +1,106 @@
+import { Provider } from "@pulumi/kubernetes/provider";
+import { ConfigMap } from "@pulumi/kubernetes/core/v1/configMap";
+import { Namespace } from "@pulumi/kubernetes/core/v1/namespace";
+import * as pulumi from "@pulumi/pulumi";
+import type { Network, Site } from "../topology/model";
+import type { SiteSettings } from "../topology/siteConfig";
+import { formatPercent, powerByRegion } from "../topology/voting";
+import { namespaceName, type NamespaceRole, namespaceRoles, siteLabels } from "./labels";
+
+export interface DrSiteArgs {
+  /** The validated network topology (shared by every stack). */
+  readonly network: Network;
+  /** The site this stack deploys; must be one of `network.sites`. */
+  readonly site: Site;
+  /** The stack's validated settings. */
+  readonly settings: SiteSettings;
+}
+
+/** Plain facts about a deployed site, exported as stack outputs and read by other stacks. */
+export interface SiteFacts {
+  readonly site: string;
+  readonly role: string;
+  readonly cloud: string;
+  readonly region: string;
+  readonly zones: readonly string[];
+  readonly namespaces: Partial<Record<NamespaceRole, string>>;
+  readonly topologyConfigMap: string;
+  readonly regionVotingShare: string;
+}
+
+/**
+ * One site of the DR stack: the Kubernetes provider for the site's cluster, its namespaces
+ * (labelled with region, site and role, Pod Security "restricted"), and a ConfigMap carrying the
+ * whole network topology, so workloads and policies on the cluster see the same facts.
+ */
+export class DrSite extends pulumi.ComponentResource {
+  readonly provider: Provider;
+  readonly namespaces: Partial<Record<NamespaceRole, Namespace>> = {};
+  readonly topology: ConfigMap;
+  readonly facts: SiteFacts;
+
+  constructor(name: string, args: DrSiteArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("drstack:site:DrSite", name, {}, opts);
+    const { network, site, settings } = args;
+    const kubeconfig = settings.kubeconfig ?? site.kubernetes.kubeconfig;
+    this.provider = new Provider(
+      `${name}-k8s`,
+      {
+        ...(site.kubernetes.context ? { context: site.kubernetes.context } : {}),
+        ...(kubeconfig ? { kubeconfig: looksLikeContents(kubeconfig) ? pulumi.secret(kubeconfig) : kubeconfig } : {}),
+        enableServerSideApply: true,
+      },
+      { parent: this },
+    );
+    const child = { parent: this, provider: this.provider };
+
+    for (const role of namespaceRoles(site)) {
+      this.namespaces[role] = new Namespace(
+        `${name}-ns-${role}`,
+        {
+          metadata: {
+            name: namespaceName(settings.namespacePrefix, role),
+            labels: {
+              ...siteLabels(site, role),
+              "pod-security.kubernetes.io/enforce": "restricted",
+              "pod-security.kubernetes.io/enforce-version": "latest",
+            },
+          },
+        },
+        child,
+      );
+    }
+
+    const system = this.namespaces.system!;
+    const topologyName = "drstack-topology";
+    this.topology = new ConfigMap(
+      `${name}-topology`,
+      {
+        metadata: { name: topologyName, namespace: system.metadata.name, labels: siteLabels(site, "topology") },
+        data: {
+          "network.json": JSON.stringify(network, null, 2),
+          site: site.name,
+        },
+      },
+      child,
+    );
+
+    const dist = powerByRegion(network);
+    const mine = dist.regions.find((r) => r.key === `${site.cloud}/${site.region}`);
+    this.facts = {
+      site: site.name,
+      role: site.role,
+      cloud: site.cloud,
+      region: site.region,
+      zones: site.zones,
+      namespaces: Object.fromEntries(namespaceRoles(site).map((r) => [r, namespaceName(settings.namespacePrefix, r)])),
+      topologyConfigMap: `${namespaceName(settings.namespacePrefix, "system")}/${topologyName}`,
+      regionVotingShare: mine ? formatPercent(mine.share) : "0%",
+    };
+    this.registerOutputs({ facts: this.facts });
+  }
+}
+
+function looksLikeContents(kubeconfig: string): boolean {
+  return kubeconfig.includes("\n") || kubeconfig.trimStart().startsWith("{") || kubeconfig.includes("apiVersion");
+}

@@ -1,0 +1,2 @@
+export * from "./DrSite";
+export * from "./labels";

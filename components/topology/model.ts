@@ -1,0 +1,110 @@
+/**
+ * The network topology model: one file (`stacks/network.yaml`) shared by every stack.
+ * Pure data; no Pulumi imports.
+ */
+
+export const CLOUDS = ["aws", "gcp"] as const;
+export type Cloud = (typeof CLOUDS)[number];
+
+export const SITE_ROLES = ["primary", "standby"] as const;
+export type SiteRole = (typeof SITE_ROLES)[number];
+
+/** Services a site runs. A validators-only site lends voting power and zones, no data services. */
+export const SERVICES = ["validators", "postgres", "redis", "backup"] as const;
+export type Service = (typeof SERVICES)[number];
+
+/** Failure scenarios with recovery objectives, as the operators' DR guides name them. */
+export const SCENARIOS = ["node", "zone", "region", "full", "corruption", "keyCompromise"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+/** Scenarios every network must declare objectives for. */
+export const REQUIRED_SCENARIOS: readonly Scenario[] = ["node", "zone", "region", "full"];
+
+export interface KubernetesAccess {
+  /** kubeconfig context of the site's cluster. Default: the kubeconfig's current context. */
+  readonly context?: string;
+  /** Path of a kubeconfig file. Default: the stack's `drstack:kubeconfig`, else the ambient one. */
+  readonly kubeconfig?: string;
+}
+
+export interface Site {
+  readonly name: string;
+  readonly role: SiteRole;
+  readonly cloud: Cloud;
+  readonly region: string;
+  /** At least two zones, named after the region (`us-east-1a`, `europe-west1-b`). */
+  readonly zones: readonly string[];
+  readonly kubernetes: KubernetesAccess;
+  /** Default: every service. */
+  readonly services: readonly Service[];
+}
+
+export interface Validator {
+  readonly name: string;
+  readonly site: string;
+  readonly zone: string;
+  /** Positive integer. */
+  readonly votingPower: number;
+  /** Parties this validator hosts. Default: none. */
+  readonly parties: readonly string[];
+}
+
+export interface Party {
+  readonly name: string;
+  /** Confirmations needed from the party's hosting validators (1 <= threshold <= hosts). */
+  readonly threshold: number;
+}
+
+export interface Objective {
+  /** Recovery time objective, in seconds. */
+  readonly rtoSeconds: number;
+  /** Recovery point objective (tolerated data loss), in seconds. */
+  readonly rpoSeconds: number;
+  /** As written in the file, e.g. `{ rto: "5m", rpo: "0s" }`. */
+  readonly rto: string;
+  readonly rpo: string;
+}
+
+export interface Network {
+  readonly name: string;
+  readonly sites: readonly Site[];
+  readonly validators: readonly Validator[];
+  readonly parties: readonly Party[];
+  readonly objectives: Readonly<Partial<Record<Scenario, Objective>>>;
+}
+
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Parses `500ms`, `30s`, `5m`, `4h`, `1d` into seconds; undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  const m = DURATION.exec(text.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * UNIT_SECONDS[m[2]];
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds === 0) return "0s";
+  if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
+  if (seconds % 86400 === 0) return `${seconds / 86400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${Number(seconds.toFixed(3))}s`;
+}
+
+export function siteByName(network: Network, name: string): Site | undefined {
+  return network.sites.find((s) => s.name === name);
+}
+
+export function primarySite(network: Network): Site {
+  const p = network.sites.find((s) => s.role === "primary");
+  if (!p) throw new Error("network has no primary site (validation should have caught this)");
+  return p;
+}
+
+export function validatorsOf(network: Network, site: string): Validator[] {
+  return network.validators.filter((v) => v.site === site);
+}
+
+export function hasService(site: Site, service: Service): boolean {
+  return site.services.includes(service);
+}

@@ -1,0 +1,321 @@
+/**
+ * Validation of the network topology. Collects every problem (shape first, then the rules
+ * between fields) with its field path and the fix; returns the typed model only when there are
+ * none.
+ */
+import { fieldPath, Problems } from "./errors";
+import {
+  CLOUDS,
+  type Network,
+  type Objective,
+  parseDuration,
+  type Party,
+  REQUIRED_SCENARIOS,
+  SCENARIOS,
+  type Scenario,
+  SERVICES,
+  type Site,
+  SITE_ROLES,
+  type Validator,
+} from "./model";
+import { exampleRegion, exampleZones, isRegionName, zoneBelongsToRegion } from "./names";
+import { checkShape, isPlainObject, type Shape } from "./shape";
+
+const NAME = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const NAME_HINT = "use lower-case letters, digits and '-', starting with a letter (a DNS label)";
+const name: Shape = { kind: "string", pattern: NAME, hint: NAME_HINT };
+const duration: Shape = {
+  kind: "string",
+  pattern: /^\d+(ms|s|m|h|d)$/,
+  hint: "write a duration such as 500ms, 30s, 5m, 4h or 1d",
+};
+
+export const NETWORK_SHAPE: Shape = {
+  kind: "object",
+  fields: {
+    name: { shape: name, required: true },
+    objectives: {
+      required: true,
+      shape: {
+        kind: "object",
+        fields: Object.fromEntries(
+          SCENARIOS.map((s) => [
+            s,
+            {
+              required: REQUIRED_SCENARIOS.includes(s),
+              shape: {
+                kind: "object",
+                fields: { rto: { shape: duration, required: true }, rpo: { shape: duration, required: true } },
+              },
+            },
+          ]),
+        ),
+      },
+    },
+    sites: {
+      required: true,
+      shape: {
+        kind: "array",
+        minItems: 1,
+        items: {
+          kind: "object",
+          fields: {
+            name: { shape: name, required: true },
+            role: { shape: { kind: "string", enum: SITE_ROLES }, required: true },
+            cloud: { shape: { kind: "string", enum: CLOUDS }, required: true },
+            region: { shape: { kind: "string" }, required: true },
+            zones: { shape: { kind: "array", items: { kind: "string" } }, required: true },
+            kubernetes: {
+              required: true,
+              shape: {
+                kind: "object",
+                fields: { context: { shape: { kind: "string" } }, kubeconfig: { shape: { kind: "string" } } },
+              },
+            },
+            services: { shape: { kind: "array", minItems: 1, items: { kind: "string", enum: SERVICES } } },
+          },
+        },
+      },
+    },
+    validators: {
+      required: true,
+      shape: {
+        kind: "array",
+        items: {
+          kind: "object",
+          fields: {
+            name: { shape: name, required: true },
+            site: { shape: { kind: "string" }, required: true },
+            zone: { shape: { kind: "string" }, required: true },
+            votingPower: { shape: { kind: "integer", min: 1 }, required: true },
+            parties: { shape: { kind: "array", items: { kind: "string" } } },
+          },
+        },
+      },
+    },
+    parties: {
+      shape: {
+        kind: "array",
+        items: {
+          kind: "object",
+          fields: {
+            name: { shape: { kind: "string", pattern: /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/ }, required: true },
+            threshold: { shape: { kind: "integer", min: 1 }, required: true },
+          },
+        },
+      },
+    },
+  },
+};
+
+/** Validates parsed YAML; returns the model, or throws a ConfigError listing every problem. */
+export function validateNetwork(doc: unknown, file?: string): Network {
+  const problems = new Problems(file);
+  const network = collectNetworkProblems(doc, problems);
+  problems.throwIfAny(`${file ?? "network topology"} is invalid`);
+  return network as Network;
+}
+
+/** Adds every problem of `doc` to `problems`; returns the model when the shape allowed building it. */
+export function collectNetworkProblems(doc: unknown, problems: Problems): Network | undefined {
+  if (!isPlainObject(doc)) {
+    problems.add("", `the network topology must be a mapping, got ${doc === null ? "an empty document" : typeof doc}`, "start from the example in stacks/network.yaml");
+    return undefined;
+  }
+  checkShape(doc, NETWORK_SHAPE, "", problems);
+  // Rules between fields run on whatever is well-formed, so one run reports everything.
+  const sites = arrayOf(doc.sites).map(normalizeSite);
+  const validators = arrayOf(doc.validators).map(normalizeValidator);
+  const parties = arrayOf(doc.parties).map(normalizeParty);
+
+  checkUniqueNames("sites", sites, problems);
+  checkUniqueNames("validators", validators, problems);
+  checkUniqueNames("parties", parties, problems);
+  checkSites(sites, problems);
+  checkValidators(sites, validators, problems);
+  checkParties(validators, parties, problems);
+  const objectives = normalizeObjectives(doc.objectives);
+
+  if (problems.size > 0) return undefined;
+  return {
+    name: doc.name as string,
+    sites: sites as Site[],
+    validators: validators as Validator[],
+    parties: parties as Party[],
+    objectives,
+  };
+}
+
+type Loose<T> = { [K in keyof T]?: unknown } & { index: number };
+
+function arrayOf(v: unknown): Record<string, unknown>[] {
+  return Array.isArray(v) ? v.map((x) => (isPlainObject(x) ? x : {})) : [];
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+function normalizeSite(raw: Record<string, unknown>, index: number): Loose<Site> {
+  const k8s = isPlainObject(raw.kubernetes) ? raw.kubernetes : {};
+  return {
+    index,
+    name: raw.name,
+    role: raw.role,
+    cloud: raw.cloud,
+    region: raw.region,
+    zones: Array.isArray(raw.zones) ? raw.zones : [],
+    kubernetes: {
+      ...(str(k8s.context) !== undefined ? { context: k8s.context } : {}),
+      ...(str(k8s.kubeconfig) !== undefined ? { kubeconfig: k8s.kubeconfig } : {}),
+    },
+    services: Array.isArray(raw.services) ? raw.services : [...SERVICES],
+  };
+}
+
+function normalizeValidator(raw: Record<string, unknown>, index: number): Loose<Validator> {
+  return {
+    index,
+    name: raw.name,
+    site: raw.site,
+    zone: raw.zone,
+    votingPower: raw.votingPower,
+    parties: Array.isArray(raw.parties) ? raw.parties : [],
+  };
+}
+
+function normalizeParty(raw: Record<string, unknown>, index: number): Loose<Party> {
+  return { index, name: raw.name, threshold: raw.threshold };
+}
+
+function normalizeObjectives(raw: unknown): Partial<Record<Scenario, Objective>> {
+  const out: Partial<Record<Scenario, Objective>> = {};
+  if (!isPlainObject(raw)) return out;
+  for (const s of SCENARIOS) {
+    const o = raw[s];
+    if (!isPlainObject(o) || typeof o.rto !== "string" || typeof o.rpo !== "string") continue;
+    const rto = parseDuration(o.rto);
+    const rpo = parseDuration(o.rpo);
+    if (rto === undefined || rpo === undefined) continue;
+    out[s] = { rto: o.rto, rpo: o.rpo, rtoSeconds: rto, rpoSeconds: rpo };
+  }
+  return out;
+}
+
+function checkUniqueNames(list: string, items: { name?: unknown; index: number }[], problems: Problems): void {
+  const seen = new Map<string, number>();
+  for (const item of items) {
+    if (typeof item.name !== "string") continue;
+    const first = seen.get(item.name);
+    if (first !== undefined) {
+      problems.add(
+        fieldPath(list, item.index, "name"),
+        `duplicate name ${JSON.stringify(item.name)} (also ${fieldPath(list, first)})`,
+        "give every entry a unique name",
+      );
+    } else seen.set(item.name, item.index);
+  }
+}
+
+function checkSites(sites: Loose<Site>[], problems: Problems): void {
+  const primaries = sites.filter((s) => s.role === "primary");
+  if (sites.length > 0 && primaries.length !== 1) {
+    problems.add(
+      "sites",
+      `need exactly one site with role primary, got ${primaries.length}${primaries.length ? ` (${primaries.map((s) => String(s.name)).join(", ")})` : ""}`,
+      primaries.length ? "set role: standby on all but one of them" : "set role: primary on the site that takes writes",
+    );
+  }
+  const primary = primaries.length === 1 ? primaries[0] : undefined;
+  const contexts = new Map<string, number>();
+  for (const site of sites) {
+    const at = (...p: (string | number)[]) => fieldPath("sites", site.index, ...p);
+    const cloud = (CLOUDS as readonly unknown[]).includes(site.cloud) ? (site.cloud as Site["cloud"]) : undefined;
+    const region = str(site.region);
+    const zones = site.zones as unknown[];
+    if (cloud && region !== undefined && !isRegionName(cloud, region)) {
+      problems.add(at("region"), `${JSON.stringify(region)} is not a ${cloud.toUpperCase()} region name`, `use a region such as ${exampleRegion(cloud)}`);
+    }
+    if (zones.length < 2) {
+      problems.add(at("zones"), `need at least 2 zones, got ${zones.length}`, cloud && region ? `list two or more zones of ${region}, e.g. ${exampleZones(cloud, region).join(", ")}` : "list two or more zones of the site's region");
+    }
+    const seenZones = new Set<string>();
+    zones.forEach((z, i) => {
+      if (typeof z !== "string") return;
+      if (seenZones.has(z)) problems.add(at("zones", i), `zone ${JSON.stringify(z)} is listed twice`, "list each zone once");
+      seenZones.add(z);
+      if (cloud && region !== undefined && isRegionName(cloud, region) && !zoneBelongsToRegion(cloud, region, z)) {
+        problems.add(at("zones", i), `zone ${JSON.stringify(z)} is not in region ${region}`, `use zones of ${region}, e.g. ${exampleZones(cloud, region).join(", ")}`);
+      }
+    });
+    if (primary && site !== primary && site.role === "standby" && site.cloud === primary.cloud && site.region === primary.region && region !== undefined) {
+      problems.add(at("region"), `standby site ${String(site.name)} is in the primary's region ${region}: losing that region loses both`, `move ${String(site.name)} to another region (or cloud)`);
+    }
+    const ctx = site.kubernetes as { context?: string; kubeconfig?: string };
+    if (ctx.context !== undefined) {
+      const key = `${ctx.kubeconfig ?? ""}#${ctx.context}`;
+      const other = contexts.get(key);
+      if (other !== undefined) problems.add(at("kubernetes", "context"), `same cluster as sites[${other}]: two sites on one cluster fail together`, "give each site its own cluster");
+      else contexts.set(key, site.index);
+    }
+    const services = site.services as unknown[];
+    if (new Set(services).size !== services.length) problems.add(at("services"), "lists a service twice", "list each service once");
+    if (site.role === "primary" && Array.isArray(services) && !(["postgres"] as unknown[]).some((s) => services.includes(s))) {
+      problems.add(at("services"), "the primary site must run postgres (it holds the data that standbys follow)", "add postgres to services, or make another site primary");
+    }
+  }
+}
+
+function checkValidators(sites: Loose<Site>[], validators: Loose<Validator>[], problems: Problems): void {
+  const siteNames = sites.map((s) => s.name).filter((n): n is string => typeof n === "string");
+  for (const v of validators) {
+    const at = (...p: (string | number)[]) => fieldPath("validators", v.index, ...p);
+    if (typeof v.site !== "string") continue;
+    const site = sites.find((s) => s.name === v.site);
+    if (!site) {
+      problems.add(at("site"), `unknown site ${JSON.stringify(v.site)}`, siteNames.length ? `use one of: ${siteNames.join(", ")}` : "declare the site under sites");
+      continue;
+    }
+    const services = site.services as unknown[];
+    if (Array.isArray(services) && !services.includes("validators")) {
+      problems.add(at("site"), `site ${v.site} does not run the validators service`, `add validators to sites[${site.index}].services`);
+    }
+    const zones = (site.zones as unknown[]).filter((z): z is string => typeof z === "string");
+    if (typeof v.zone === "string" && !zones.includes(v.zone)) {
+      problems.add(at("zone"), `zone ${JSON.stringify(v.zone)} is not a zone of site ${v.site}`, zones.length ? `use one of: ${zones.join(", ")}` : `declare zones on site ${v.site}`);
+    }
+  }
+}
+
+function checkParties(validators: Loose<Validator>[], parties: Loose<Party>[], problems: Problems): void {
+  const partyNames = parties.map((p) => p.name).filter((n): n is string => typeof n === "string");
+  const hosts = new Map<string, number>();
+  for (const v of validators) {
+    const list = v.parties as unknown[];
+    const seen = new Set<unknown>();
+    list.forEach((p, i) => {
+      if (typeof p !== "string") return;
+      if (seen.has(p)) {
+        problems.add(fieldPath("validators", v.index, "parties", i), `party ${JSON.stringify(p)} is listed twice`, "list each party once");
+        return;
+      }
+      seen.add(p);
+      if (!partyNames.includes(p)) {
+        problems.add(fieldPath("validators", v.index, "parties", i), `unknown party ${JSON.stringify(p)}`, `declare it under parties with a threshold${partyNames.length ? `, or use one of: ${partyNames.join(", ")}` : ""}`);
+        return;
+      }
+      hosts.set(p, (hosts.get(p) ?? 0) + 1);
+    });
+  }
+  for (const party of parties) {
+    if (typeof party.name !== "string" || typeof party.threshold !== "number") continue;
+    const n = hosts.get(party.name) ?? 0;
+    if (party.threshold > n) {
+      problems.add(
+        fieldPath("parties", party.index, "threshold"),
+        `threshold ${party.threshold} is larger than the ${n} validator${n === 1 ? "" : "s"} hosting party ${party.name}`,
+        n > 0 ? `lower the threshold to at most ${n}, or host ${party.name} on more validators` : `host ${party.name} on validators (list it under their parties)`,
+      );
+    }
+  }
+}

@@ -1,0 +1,4 @@
+// The Pulumi program (`pulumi up -s <site>`): see components/program.ts.
+import { drstackProgram } from "./components/program";
+
+export = drstackProgram;

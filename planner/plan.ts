@@ -1,0 +1,200 @@
+/**
+ * The offline planner: runs the real drstack program in-process under Pulumi's mock runtime for
+ * one stack or all of them, recording every resource the engine would be asked to register.
+ */
+import * as crypto from "node:crypto";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type { MockCallArgs, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime/mocks";
+import { drstackProgramFor } from "../components/program";
+import { ConfigError, formatProblem } from "../components/topology/errors";
+import { EngineError, RecordingMonitor, type ResourceRecord, unwrapSecrets } from "./monitor";
+import { listStacks, type Project, readProject, readStackConfig } from "./project";
+
+export interface StackPlan {
+  readonly project: string;
+  readonly stack: string;
+  /** Path of the stack file, relative to the project. */
+  readonly file: string;
+  readonly config: Readonly<Record<string, string>>;
+  readonly resources: readonly ResourceRecord[];
+  readonly outputs: Record<string, unknown>;
+  /** Stacks this one read through `pulumi.StackReference`. */
+  readonly stackReferences: readonly string[];
+  readonly durationMs: number;
+}
+
+export interface PlanOptions {
+  /** Project directory (holds Pulumi.yaml). Default: the current directory. */
+  readonly projectDir?: string;
+  /** Use this topology file instead of the stacks' `drstack:network`. */
+  readonly networkFile?: string;
+  /** Outputs of stacks already planned, by stack name, for `StackReference`s. */
+  readonly stackOutputs?: ReadonlyMap<string, Record<string, unknown>>;
+  /** Config values set on top of the stack file's (`drstack:key` to string). */
+  readonly configOverrides?: Readonly<Record<string, string>>;
+}
+
+/** A StackReference to a stack whose outputs are not known yet (planAll plans it first). */
+export class MissingStackReference extends Error {
+  constructor(readonly stackName: string) {
+    super(`stack reference to ${stackName}, which has not been planned`);
+  }
+}
+
+// Internal runtime hooks (not in the public typings) that setMocks itself uses.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+
+const MAX_SAFE_STACKS = 10_000;
+
+function digest(...parts: string[]): string {
+  return crypto.createHash("sha256").update(parts.join("\0")).digest("hex");
+}
+
+/** Deterministic, realistic mock state for the resource kinds drstack uses. */
+export function mockState(args: MockResourceArgs, stack: string): MockResourceResult & { missingRef?: string } {
+  const inputs = (args.inputs ?? {}) as Record<string, any>;
+  const h = digest(stack, args.type, args.name);
+  if (args.type === "pulumi:pulumi:StackReference") return { id: inputs.name, state: { name: inputs.name } };
+  if (args.type.startsWith("random:index/randomPassword:") || args.type.startsWith("random:index/randomString:")) {
+    const len = Number(inputs.length ?? 32);
+    const result = crypto.createHash("sha512").update(h).digest("base64url").replace(/[-_]/g, "x").slice(0, len).padEnd(len, "x");
+    return { id: "none", state: { ...inputs, result, ...(args.type.includes("Password") ? { bcryptHash: `$2a$10$${h.slice(0, 53)}` } : {}) } };
+  }
+  if (args.type.startsWith("random:index/randomBytes:") || args.type.startsWith("random:index/randomId:")) {
+    const n = Number(inputs.length ?? inputs.byteLength ?? 32);
+    const bytes = Buffer.from(crypto.createHash("sha512").update(h).digest()).subarray(0, n);
+    return { id: bytes.toString("base64url"), state: { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex"), b64Std: bytes.toString("base64"), b64Url: bytes.toString("base64url") } };
+  }
+  if (args.type.startsWith("kubernetes:") && !args.type.startsWith("kubernetes:index:") && inputs.metadata !== undefined) {
+    const metadata = { ...inputs.metadata };
+    // The Kubernetes provider auto-names resources without metadata.name: `<name>-<suffix>`.
+    metadata.name ??= `${args.name}-${h.slice(0, 8)}`;
+    const id = metadata.namespace ? `${metadata.namespace}/${metadata.name}` : metadata.name;
+    return { id, state: { ...inputs, metadata } };
+  }
+  return { id: args.custom === false ? "" : `${args.name}-${h.slice(0, 8)}`, state: inputs };
+}
+
+/** Runs the program for one stack under the recording mock runtime. */
+export async function planStack(stack: string, opts: PlanOptions = {}): Promise<StackPlan> {
+  const started = performance.now();
+  const project = readProject(path.resolve(opts.projectDir ?? "."));
+  const stackConfig = readStackConfig(project, stack);
+  const config: Record<string, string> = { ...stackConfig.config, ...opts.configOverrides };
+  if (opts.networkFile) config[`${project.name}:network`] = path.resolve(opts.networkFile);
+  const references: string[] = [];
+  let missing: string | undefined;
+
+  const mocks: Mocks = {
+    newResource(args: MockResourceArgs): MockResourceResult {
+      if (args.type === "pulumi:pulumi:StackReference") {
+        const ref = String(args.inputs?.name ?? "");
+        const target = resolveStackName(ref, project);
+        references.push(target ?? ref);
+        const outputs = target === undefined ? undefined : opts.stackOutputs?.get(target);
+        if (!outputs) {
+          missing ??= target ?? ref;
+          return { id: ref, state: { name: ref, outputs: {}, secretOutputNames: [] } };
+        }
+        return { id: ref, state: { name: ref, outputs, secretOutputNames: [] } };
+      }
+      return mockState(args, stack);
+    },
+    call(args: MockCallArgs) {
+      return args.inputs ?? {};
+    },
+  };
+
+  const monitor = new RecordingMonitor(mocks);
+  pulumi.runtime.setMockOptions(monitor, project.name, stack, false);
+  const store = getStore();
+  Object.assign(store, {
+    supportsSecrets: true,
+    supportsResourceReferences: true,
+    supportsOutputValues: false,
+    supportsDeletedWith: true,
+    supportsAliasSpecs: true,
+  });
+  pulumi.runtime.setAllConfig(config, stackConfig.secretKeys);
+
+  let outputs: Record<string, unknown>;
+  try {
+    outputs = (await pulumi.runtime.runInPulumiStack(() => drstackProgramFor(project.dir, stackConfig.file))) ?? {};
+    await waitForRPCs();
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    if (monitor.failure) throw monitor.failure;
+    throw e;
+  }
+  if (monitor.failure) throw monitor.failure;
+  if (missing) throw new MissingStackReference(missing);
+  return {
+    project: project.name,
+    stack,
+    file: stackConfig.file,
+    config,
+    resources: monitor.records,
+    outputs: unwrapSecrets(outputs).value as Record<string, unknown>,
+    stackReferences: [...new Set(references)],
+    durationMs: performance.now() - started,
+  };
+}
+
+/** `org/project/stack`, `project/stack` or `stack` to a stack of this project. */
+function resolveStackName(ref: string, project: Project): string | undefined {
+  const parts = ref.split("/");
+  if (parts.length === 1) return parts[0];
+  const [proj, stack] = parts.slice(-2);
+  return proj === project.name ? stack : undefined;
+}
+
+/**
+ * Plans every stack in the project. A stack that reads another through a StackReference is
+ * planned after it, with the other's outputs; a cycle is an error.
+ */
+export async function planAll(opts: PlanOptions & { stacks?: readonly string[] } = {}): Promise<StackPlan[]> {
+  const project = readProject(path.resolve(opts.projectDir ?? "."));
+  const wanted = opts.stacks ?? listStacks(project);
+  if (wanted.length === 0) throw new ConfigError([{ path: "", file: project.stackConfigDir, message: "no stacks found", fix: `add a Pulumi.<stack>.yaml to ${project.stackConfigDir}/` }]);
+  const outputs = new Map<string, Record<string, unknown>>(opts.stackOutputs ?? []);
+  const done = new Map<string, StackPlan>();
+  const problems: ConfigError[] = [];
+  const queue = [...wanted];
+  let deferrals = 0;
+  while (queue.length > 0) {
+    const stack = queue.shift()!;
+    try {
+      const plan = await planStack(stack, { ...opts, stackOutputs: outputs });
+      done.set(stack, plan);
+      outputs.set(stack, plan.outputs);
+      deferrals = 0;
+    } catch (e) {
+      if (e instanceof MissingStackReference) {
+        if (!listStacks(project).includes(e.stackName)) {
+          throw new ConfigError([{ path: "", file: path.join(project.stackConfigDir, `Pulumi.${stack}.yaml`), message: `stack ${stack} reads stack ${e.stackName}, which does not exist`, fix: `create ${project.stackConfigDir}/Pulumi.${e.stackName}.yaml` }]);
+        }
+        if (!queue.includes(e.stackName) && !done.has(e.stackName)) queue.unshift(e.stackName);
+        queue.push(stack);
+        if (++deferrals > queue.length + 1 || deferrals > MAX_SAFE_STACKS) {
+          throw new EngineError(`stack references form a cycle among: ${queue.join(", ")}`);
+        }
+        continue;
+      }
+      if (e instanceof ConfigError) {
+        problems.push(e);
+        continue;
+      }
+      throw e;
+    }
+  }
+  if (problems.length > 0) {
+    const seen = new Set<string>();
+    const unique = problems.flatMap((p) => p.problems).filter((p) => !seen.has(formatProblem(p)) && seen.add(formatProblem(p)) !== undefined);
+    throw new ConfigError(unique, "some stacks are invalid");
+  }
+  return wanted.map((s) => done.get(s)!).filter(Boolean);
+}
