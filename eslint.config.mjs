@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "policies/node_modules/**", "**/*.cjs"] },
+  { ignores: [".build/**", "dist/**", "node_modules/**", "policies/node_modules/**", "**/*.cjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

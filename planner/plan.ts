@@ -6,10 +6,11 @@ import * as crypto from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { MockCallArgs, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime/mocks";
-import { drstackProgramFor } from "../components/program";
+import { drstackProgramFor, loadStackConfig } from "../components/program";
+import { loadNetwork } from "../components/topology/load";
 import { ConfigError, formatProblem } from "../components/topology/errors";
 import { EngineError, RecordingMonitor, type ResourceRecord, unwrapSecrets } from "./monitor";
-import { listStacks, type Project, readProject, readStackConfig } from "./project";
+import { listStacks, type Project, readProject, readStackConfig, withDefaults } from "./project";
 
 export interface StackPlan {
   readonly project: string;
@@ -33,6 +34,8 @@ export interface PlanOptions {
   readonly stackOutputs?: ReadonlyMap<string, Record<string, unknown>>;
   /** Config values set on top of the stack file's (`drstack:key` to string). */
   readonly configOverrides?: Readonly<Record<string, string>>;
+  /** Plan a stack with no stack file that deploys this site (used with `networkFile`). */
+  readonly syntheticSite?: string;
 }
 
 /** A StackReference to a stack whose outputs are not known yet (planAll plans it first). */
@@ -83,7 +86,9 @@ export function mockState(args: MockResourceArgs, stack: string): MockResourceRe
 export async function planStack(stack: string, opts: PlanOptions = {}): Promise<StackPlan> {
   const started = performance.now();
   const project = readProject(path.resolve(opts.projectDir ?? "."));
-  const stackConfig = readStackConfig(project, stack);
+  const stackConfig = opts.syntheticSite
+    ? { stack, file: `(no stack file: site ${opts.syntheticSite} of ${opts.networkFile})`, config: withDefaults(project, { [`${project.name}:site`]: opts.syntheticSite }), secretKeys: [] }
+    : readStackConfig(project, stack);
   const config: Record<string, string> = { ...stackConfig.config, ...opts.configOverrides };
   if (opts.networkFile) config[`${project.name}:network`] = path.resolve(opts.networkFile);
   const references: string[] = [];
@@ -109,6 +114,9 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
     },
   };
 
+  // Validate before the runtime starts: bad input is reported as one list, never half-run.
+  loadStackConfig(config, project.dir, stackConfig.file);
+
   const monitor = new RecordingMonitor(mocks);
   pulumi.runtime.setMockOptions(monitor, project.name, stack, false);
   const store = getStore();
@@ -122,6 +130,9 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
   pulumi.runtime.setAllConfig(config, stackConfig.secretKeys);
 
   let outputs: Record<string, unknown>;
+  // The runtime also rejects internal promises with the program's error; it is reported below.
+  const swallow = () => {};
+  process.on("unhandledRejection", swallow);
   try {
     outputs = (await pulumi.runtime.runInPulumiStack(() => drstackProgramFor(project.dir, stackConfig.file))) ?? {};
     await waitForRPCs();
@@ -129,6 +140,8 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
     if (e instanceof ConfigError) throw e;
     if (monitor.failure) throw monitor.failure;
     throw e;
+  } finally {
+    setImmediate(() => process.off("unhandledRejection", swallow));
   }
   if (monitor.failure) throw monitor.failure;
   if (missing) throw new MissingStackReference(missing);
@@ -158,7 +171,24 @@ function resolveStackName(ref: string, project: Project): string | undefined {
  */
 export async function planAll(opts: PlanOptions & { stacks?: readonly string[] } = {}): Promise<StackPlan[]> {
   const project = readProject(path.resolve(opts.projectDir ?? "."));
-  const wanted = opts.stacks ?? listStacks(project);
+  const synthetic = new Map<string, string>();
+  let wanted = opts.stacks ?? listStacks(project);
+  if (opts.networkFile && !opts.stacks) {
+    // Another topology: plan one stack per site in it, with the stack file that selects the
+    // site where one exists.
+    const network = loadNetwork(path.resolve(opts.networkFile), opts.networkFile);
+    const bySite = new Map<string, string>();
+    for (const s of listStacks(project)) {
+      const site = readStackConfig(project, s).config[`${project.name}:site`];
+      if (site && !bySite.has(site)) bySite.set(site, s);
+    }
+    wanted = network.sites.map((site) => {
+      const s = bySite.get(site.name);
+      if (s) return s;
+      synthetic.set(site.name, site.name);
+      return site.name;
+    });
+  }
   if (wanted.length === 0) throw new ConfigError([{ path: "", file: project.stackConfigDir, message: "no stacks found", fix: `add a Pulumi.<stack>.yaml to ${project.stackConfigDir}/` }]);
   const outputs = new Map<string, Record<string, unknown>>(opts.stackOutputs ?? []);
   const done = new Map<string, StackPlan>();
@@ -168,13 +198,13 @@ export async function planAll(opts: PlanOptions & { stacks?: readonly string[] }
   while (queue.length > 0) {
     const stack = queue.shift()!;
     try {
-      const plan = await planStack(stack, { ...opts, stackOutputs: outputs });
+      const plan = await planStack(stack, { ...opts, stackOutputs: outputs, syntheticSite: synthetic.get(stack) });
       done.set(stack, plan);
       outputs.set(stack, plan.outputs);
       deferrals = 0;
     } catch (e) {
       if (e instanceof MissingStackReference) {
-        if (!listStacks(project).includes(e.stackName)) {
+        if (!listStacks(project).includes(e.stackName) && !synthetic.has(e.stackName)) {
           throw new ConfigError([{ path: "", file: path.join(project.stackConfigDir, `Pulumi.${stack}.yaml`), message: `stack ${stack} reads stack ${e.stackName}, which does not exist`, fix: `create ${project.stackConfigDir}/Pulumi.${e.stackName}.yaml` }]);
         }
         if (!queue.includes(e.stackName) && !done.has(e.stackName)) queue.unshift(e.stackName);

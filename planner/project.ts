@@ -104,13 +104,18 @@ export function readStackConfig(project: Project, stack: string): StackConfig {
       }
     }
   }
+  if (problems.size > 0) throw new ConfigError(withLines(problems.list, parsed), `${rel} is invalid`);
+  return { stack, file: rel, config: withDefaults(project, config), secretKeys };
+}
+
+/** Adds the defaults declared in Pulumi.yaml for keys the stack does not set. */
+export function withDefaults(project: Project, config: Record<string, string>): Record<string, string> {
+  const out = { ...config };
   for (const [k, decl] of Object.entries(project.config)) {
     const key = k.includes(":") ? k : `${project.name}:${k}`;
-    if (config[key] !== undefined) continue;
-    if (decl.default !== undefined) config[key] = typeof decl.default === "string" ? decl.default : JSON.stringify(decl.default);
+    if (out[key] === undefined && decl.default !== undefined) out[key] = typeof decl.default === "string" ? decl.default : JSON.stringify(decl.default);
   }
-  if (problems.size > 0) throw new ConfigError(withLines(problems.list, parsed), `${rel} is invalid`);
-  return { stack, file: rel, config, secretKeys };
+  return out;
 }
 
 function checkDeclaredType(project: Project, key: string, value: unknown, at: string, problems: Problems): void {
