@@ -4,7 +4,7 @@
  */
 import { Problems } from "./errors";
 import type { Network, Site } from "./model";
-import { suggest } from "./shape";
+import { checkShape, type Shape, suggest } from "./shape";
 
 export interface SiteSettings {
   /** The site (from network.yaml) this stack deploys. Required. */
@@ -15,10 +15,17 @@ export interface SiteSettings {
   readonly kubeconfig?: string;
   /** Prefix of the namespaces drstack creates. Default `drstack`. */
   readonly namespacePrefix: string;
+  /**
+   * Structured settings by key (e.g. `postgres`), JSON-parsed and shape-checked; absent keys are
+   * absent. Each component normalizes its own key and documents its defaults.
+   */
+  readonly structured: Readonly<Record<string, unknown>>;
 }
 
 interface KeySpec {
   readonly description: string;
+  /** For structured values (objects in the stack file): their shape, checked field by field. */
+  readonly shape?: Shape;
   readonly default?: string;
   readonly pattern?: RegExp;
   readonly hint?: string;
@@ -45,6 +52,7 @@ export const CONFIG_NAMESPACE = "drstack";
  */
 export function readSiteSettings(config: Readonly<Record<string, string>>, problems: Problems): SiteSettings | undefined {
   const values: Record<string, string> = {};
+  const structured: Record<string, unknown> = {};
   for (const [fullKey, value] of Object.entries(config)) {
     const [ns, key] = fullKey.includes(":") ? fullKey.split(/:(.*)/s, 2) : [CONFIG_NAMESPACE, fullKey];
     if (ns !== CONFIG_NAMESPACE) continue;
@@ -52,6 +60,16 @@ export function readSiteSettings(config: Readonly<Record<string, string>>, probl
     if (!spec) {
       const s = suggest(key, Object.keys(SITE_CONFIG_KEYS));
       problems.add(`config.${CONFIG_NAMESPACE}:${key}`, `unknown config key`, s ? `did you mean ${CONFIG_NAMESPACE}:${s}?` : `known keys: ${Object.keys(SITE_CONFIG_KEYS).join(", ")}`);
+      continue;
+    }
+    if (spec.shape) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        parsed = value;
+      }
+      if (checkShape(parsed, spec.shape, `config.${CONFIG_NAMESPACE}:${key}`, problems)) structured[key] = parsed;
       continue;
     }
     if (spec.pattern && !spec.pattern.test(value)) {
@@ -69,6 +87,7 @@ export function readSiteSettings(config: Readonly<Record<string, string>>, probl
     network: values.network || SITE_CONFIG_KEYS.network.default!,
     kubeconfig: values.kubeconfig || undefined,
     namespacePrefix: values.namespacePrefix || SITE_CONFIG_KEYS.namespacePrefix.default!,
+    structured,
   };
 }
 
