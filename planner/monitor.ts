@@ -85,6 +85,7 @@ export function unwrapSecrets(v: unknown): { value: unknown; secret: boolean } {
 export class RecordingMonitor extends MockMonitor {
   readonly records: ResourceRecord[] = [];
   private readonly byUrn = new Map<string, ResourceRecord>();
+  private readonly claimed = new Set<string>();
   /** First engine-level failure (the engine aborts the update on it). */
   failure?: Error;
 
@@ -98,9 +99,11 @@ export class RecordingMonitor extends MockMonitor {
       const name: string = req.getName();
       const parent: string = req.getParent();
       const urn = engineUrn(settings.getStack(), settings.getProject(), parent || undefined, type, name);
-      if (this.byUrn.has(urn)) {
+      // Claimed before any await: registrations run concurrently.
+      if (this.claimed.has(urn)) {
         throw new EngineError(`Duplicate resource URN '${urn}'; try giving it a unique name`);
       }
+      this.claimed.add(urn);
       const rawInputs = deserializeProperties(req.getObject());
       const secretInputs = Object.keys(rawInputs).filter((k) => unwrapSecrets(rawInputs[k]).secret);
       const inputs = unwrapSecrets(rawInputs).value as Record<string, unknown>;

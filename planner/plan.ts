@@ -34,6 +34,8 @@ export interface PlanOptions {
   readonly stackOutputs?: ReadonlyMap<string, Record<string, unknown>>;
   /** Config values set on top of the stack file's (`drstack:key` to string). */
   readonly configOverrides?: Readonly<Record<string, string>>;
+  /** The program to run. Default: drstack's own (`drstackProgramFor`); tests pass others. */
+  readonly program?: (projectDir: string, stackFile: string) => Promise<Record<string, unknown>>;
   /** Plan a stack with no stack file that deploys this site (used with `networkFile`). */
   readonly syntheticSite?: string;
 }
@@ -115,7 +117,8 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
   };
 
   // Validate before the runtime starts: bad input is reported as one list, never half-run.
-  loadStackConfig(config, project.dir, stackConfig.file);
+  const program = opts.program ?? drstackProgramFor;
+  if (!opts.program) loadStackConfig(config, project.dir, stackConfig.file);
 
   const monitor = new RecordingMonitor(mocks);
   pulumi.runtime.setMockOptions(monitor, project.name, stack, false);
@@ -134,7 +137,7 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
   const swallow = () => {};
   process.on("unhandledRejection", swallow);
   try {
-    outputs = (await pulumi.runtime.runInPulumiStack(() => drstackProgramFor(project.dir, stackConfig.file))) ?? {};
+    outputs = (await pulumi.runtime.runInPulumiStack(() => program(project.dir, stackConfig.file))) ?? {};
     await waitForRPCs();
   } catch (e) {
     if (e instanceof ConfigError) throw e;
