@@ -55,6 +55,21 @@ const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForR
 
 const MAX_SAFE_STACKS = 10_000;
 
+let planning = 0;
+let listening = false;
+/** While a plan runs, the runtime's duplicate rejections of the program's error are expected. */
+function swallowRuntimeRejections(delta: number): void {
+  planning += delta;
+  if (listening) return;
+  listening = true;
+  process.on("unhandledRejection", (reason) => {
+    if (planning > 0) return;
+    // Outside a plan: behave as Node does by default.
+    process.stderr.write(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
+    process.exit(3);
+  });
+}
+
 function digest(...parts: string[]): string {
   return crypto.createHash("sha256").update(parts.join("\0")).digest("hex");
 }
@@ -134,8 +149,7 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
 
   let outputs: Record<string, unknown>;
   // The runtime also rejects internal promises with the program's error; it is reported below.
-  const swallow = () => {};
-  process.on("unhandledRejection", swallow);
+  swallowRuntimeRejections(+1);
   try {
     outputs = (await pulumi.runtime.runInPulumiStack(() => program(project.dir, stackConfig.file))) ?? {};
     await waitForRPCs();
@@ -144,7 +158,7 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
     if (monitor.failure) throw monitor.failure;
     throw e;
   } finally {
-    setImmediate(() => process.off("unhandledRejection", swallow));
+    setImmediate(() => swallowRuntimeRejections(-1));
   }
   if (monitor.failure) throw monitor.failure;
   if (missing) throw new MissingStackReference(missing);

@@ -60,8 +60,22 @@ export function withLines(problems: readonly Problem[], parsed: ParsedYaml): Pro
   return problems.map((p) => (p.line === undefined ? { ...p, line: lineOf(parsed, p.path) } : p));
 }
 
+// Parsing is pure: the same text gives the same model, so repeated loads (one per stack) reuse it.
+const parsedNetworks = new Map<string, Network>();
+const MAX_CACHED = 16;
+
 /** Parses and validates network topology text; every problem in one ConfigError. */
 export function parseNetwork(text: string, file = "stacks/network.yaml"): Network {
+  const key = `${file}\0${text}`;
+  const cached = parsedNetworks.get(key);
+  if (cached) return cached;
+  const network = parseNetworkUncached(text, file);
+  if (parsedNetworks.size >= MAX_CACHED) parsedNetworks.delete(parsedNetworks.keys().next().value!);
+  parsedNetworks.set(key, network);
+  return network;
+}
+
+function parseNetworkUncached(text: string, file: string): Network {
   const parsed = parseYaml(text, file);
   const problems = new Problems(file);
   const network = collectNetworkProblems(parsed.value, problems);
