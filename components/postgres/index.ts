@@ -1,0 +1,5 @@
+/** Patroni PostgreSQL: settings, pure renderers (Kubernetes and the local drill), the component. */
+export * from "./settings";
+export * from "./patroni";
+export * from "./pgbackrest";
+export * from "./kubernetes";

@@ -1,0 +1,143 @@
+/**
+ * The Kubernetes environment of a Patroni member: the values `PatroniCluster` hands the pure
+ * renderers (paths inside the pod, Kubernetes DCS, pgBackRest repositories in the site's bucket).
+ * Per-pod values (member name, pod IP, passwords) are left to environment variables the
+ * StatefulSet sets, so one ConfigMap serves every pod. Pure.
+ */
+import type { PatroniEnvironment } from "./patroni";
+import {
+  type PgBackRestRepo,
+  type PgBackRestSpec,
+  pgBackRestArchiveCommand,
+  pgBackRestRestoreCommand,
+} from "./pgbackrest";
+import type { BackupRepoArgs, PostgresSettings } from "./settings";
+
+export const POSTGRES_PORT = 5432;
+export const PATRONI_PORT = 8008;
+export const CONFIG_DIR = "/etc/patroni";
+export const PATRONI_FILE = "patroni.yaml";
+export const PGBACKREST_FILE = "pgbackrest.conf";
+/** A standby site's read-only view of the primary's repository (as repo2). */
+export const PGBACKREST_PRIMARY_FILE = "pgbackrest-primary.conf";
+export const POST_INIT_FILE = "post-init.sh";
+export const DATA_MOUNT = "/pgdata";
+export const DATA_DIR = `${DATA_MOUNT}/pg15`;
+export const SPOOL_DIR = `${DATA_MOUNT}/pgbackrest-spool`;
+export const TMP_DIR = "/tmp";
+/** Repository index the primary's repository gets in a standby site's second config. */
+export const PRIMARY_REPO_INDEX = 2;
+
+export const USERS = {
+  superuser: "postgres",
+  replication: "replicator",
+  rewind: "rewinder",
+  app: "app",
+} as const;
+export const APP_DATABASE = "app";
+
+/** Labels Patroni uses to find the cluster's pods (plus `cluster-name: <scope>`). */
+export function patroniPodLabels(scope: string): Record<string, string> {
+  return { "app.kubernetes.io/name": "patroni", "cluster-name": scope };
+}
+
+/** The primary site's replication endpoint and repository, as its stack exports them. */
+export interface PrimaryEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly scope: string;
+  readonly stanza: string;
+  readonly repo: BackupRepoArgs;
+}
+
+/** The pgBackRest repository in a site's bucket. */
+export function bucketRepo(
+  b: BackupRepoArgs,
+  retentionFull?: number,
+  index?: number,
+): PgBackRestRepo {
+  const common = {
+    ...(retentionFull !== undefined ? { retentionFull } : {}),
+    ...(index !== undefined ? { index } : {}),
+  };
+  return b.type === "s3"
+    ? { type: "s3", bucket: b.bucket, region: b.region, path: b.path, ...common }
+    : { type: "gcs", bucket: b.bucket, path: b.path, ...common };
+}
+
+/** The site's own pgBackRest config (repo1: the site's bucket, encrypted, async archiving). */
+export function sitePgBackRestSpec(settings: PostgresSettings): PgBackRestSpec {
+  return {
+    stanza: settings.scope,
+    pgDataDir: DATA_DIR,
+    pgPort: POSTGRES_PORT,
+    pgSocketPath: TMP_DIR,
+    repos: [bucketRepo(settings.backup, settings.retentionFull)],
+    lockPath: `${TMP_DIR}/pgbackrest`,
+    spoolPath: SPOOL_DIR,
+  };
+}
+
+/** A standby site's config for reading the primary's repository only (as repo2, never pushed to). */
+export function primaryRepoPgBackRestSpec(primary: PrimaryEndpoint): PgBackRestSpec {
+  return {
+    stanza: primary.stanza,
+    pgDataDir: DATA_DIR,
+    pgPort: POSTGRES_PORT,
+    pgSocketPath: TMP_DIR,
+    repos: [bucketRepo(primary.repo, undefined, PRIMARY_REPO_INDEX)],
+    lockPath: `${TMP_DIR}/pgbackrest-primary`,
+  };
+}
+
+/** The Patroni environment of every pod of the cluster (standby when `primary` is given). */
+export function kubernetesPatroniEnvironment(
+  settings: PostgresSettings,
+  namespace: string,
+  primary?: PrimaryEndpoint,
+): PatroniEnvironment {
+  const conf = (f: string) => `${CONFIG_DIR}/${f}`;
+  const primaryConf = conf(PGBACKREST_PRIMARY_FILE);
+  return {
+    scope: settings.scope,
+    dcs: {
+      kind: "kubernetes",
+      namespace,
+      labels: { "app.kubernetes.io/name": "patroni" },
+      scopeLabel: "cluster-name",
+      roleLabel: "role",
+      useEndpoints: true,
+      ports: [{ name: "postgresql", port: POSTGRES_PORT }],
+    },
+    postgres: {
+      listen: `0.0.0.0:${POSTGRES_PORT}`,
+      dataDir: DATA_DIR,
+      binDir: settings.binDir,
+      socketDir: TMP_DIR,
+      pgpassPath: `${TMP_DIR}/pgpass`,
+    },
+    restApi: { listen: `0.0.0.0:${PATRONI_PORT}` },
+    authentication: {
+      superuser: { username: USERS.superuser },
+      replication: { username: USERS.replication },
+      rewind: { username: USERS.rewind },
+    },
+    allowedCidrs: settings.replicationSourceRanges,
+    archive: { command: pgBackRestArchiveCommand(conf(PGBACKREST_FILE), settings.scope) },
+    ...(primary
+      ? {
+          standbyCluster: {
+            host: primary.host,
+            port: primary.port,
+            restoreCommand: pgBackRestRestoreCommand(
+              primaryConf,
+              primary.stanza,
+              PRIMARY_REPO_INDEX,
+            ),
+            pgBackRestRestoreCommand: `pgbackrest --config=${primaryConf} --stanza=${primary.stanza} --repo=${PRIMARY_REPO_INDEX} --delta restore`,
+          },
+        }
+      : {}),
+    postInit: conf(POST_INIT_FILE),
+  };
+}
