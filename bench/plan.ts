@@ -24,7 +24,9 @@ export function generateNetwork(sites: number, validators: number): unknown {
   const siteList = Array.from({ length: sites }, (_, i) => {
     const aws = i % 2 === 0;
     const region = aws ? `us-east-${i + 1}` : `europe-west${i + 1}`;
-    const zones = aws ? ["a", "b", "c"].map((z) => `${region}${z}`) : ["b", "c", "d"].map((z) => `${region}-${z}`);
+    const zones = aws
+      ? ["a", "b", "c"].map((z) => `${region}${z}`)
+      : ["b", "c", "d"].map((z) => `${region}-${z}`);
     return {
       name: `site-${i}`,
       role: i === 0 ? "primary" : "standby",
@@ -37,11 +39,22 @@ export function generateNetwork(sites: number, validators: number): unknown {
   });
   const vals = Array.from({ length: validators }, (_, i) => {
     const site = siteList[i % sites];
-    return { name: `val-${i}`, site: site.name, zone: site.zones[Math.floor(i / sites) % site.zones.length], votingPower: 1 + (i % 7), parties: i % 25 === 0 ? ["operator"] : [] };
+    return {
+      name: `val-${i}`,
+      site: site.name,
+      zone: site.zones[Math.floor(i / sites) % site.zones.length],
+      votingPower: 1 + (i % 7),
+      parties: i % 25 === 0 ? ["operator"] : [],
+    };
   });
   return {
     name: "generated",
-    objectives: { node: { rto: "30s", rpo: "0s" }, zone: { rto: "1m", rpo: "0s" }, region: { rto: "15m", rpo: "1m" }, full: { rto: "4h", rpo: "24h" } },
+    objectives: {
+      node: { rto: "30s", rpo: "0s" },
+      zone: { rto: "1m", rpo: "0s" },
+      region: { rto: "15m", rpo: "1m" },
+      full: { rto: "4h", rpo: "24h" },
+    },
     sites: siteList,
     parties: [{ name: "operator", threshold: 2 }],
     validators: vals,
@@ -60,7 +73,13 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { sites: { type: "string" }, validators: { type: "string" }, runs: { type: "string" } } });
+  const { values } = parseArgs({
+    options: {
+      sites: { type: "string" },
+      validators: { type: "string" },
+      runs: { type: "string" },
+    },
+  });
   const sites = Number(values.sites ?? 50);
   const validators = Number(values.validators ?? 500);
   const runs = Number(values.runs ?? 3);
@@ -80,9 +99,15 @@ async function main(): Promise<void> {
       }),
     );
   }
-  console.log(`drstack plan benchmark (${os.cpus().length} cores, node ${process.version}, ${runs} runs, median)`);
-  console.log(`  example (stacks/, all stacks):           ${median(example).toFixed(2)} s   target < 3 s   runs: ${example.map((x) => x.toFixed(2)).join(", ")}`);
-  console.log(`  generated (${sites} sites, ${validators} validators, ${resources} resources): ${median(generated).toFixed(2)} s   target < 15 s   runs: ${generated.map((x) => x.toFixed(2)).join(", ")}`);
+  console.log(
+    `drstack plan benchmark (${os.cpus().length} cores, node ${process.version}, ${runs} runs, median)`,
+  );
+  console.log(
+    `  example (stacks/, all stacks):           ${median(example).toFixed(2)} s   target < 3 s   runs: ${example.map((x) => x.toFixed(2)).join(", ")}`,
+  );
+  console.log(
+    `  generated (${sites} sites, ${validators} validators, ${resources} resources): ${median(generated).toFixed(2)} s   target < 15 s   runs: ${generated.map((x) => x.toFixed(2)).join(", ")}`,
+  );
   fs.rmSync(path.dirname(file), { recursive: true, force: true });
 }
 

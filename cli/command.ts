@@ -49,7 +49,10 @@ export const COMMON_OPTIONS: Options = {
   project: { type: "string" },
 };
 
-export function parseCommandArgs(cmd: Command, argv: readonly string[]): { values: Values; positionals: string[] } {
+export function parseCommandArgs(
+  cmd: Command,
+  argv: readonly string[],
+): { values: Values; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
@@ -68,7 +71,12 @@ export function parseCommandArgs(cmd: Command, argv: readonly string[]): { value
 }
 
 /** A string option that must be one of `allowed`. */
-export function oneOf<T extends string>(values: Values, key: string, allowed: readonly T[], fallback: T): T {
+export function oneOf<T extends string>(
+  values: Values,
+  key: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   const v = values[key];
   if (v === undefined) return fallback;
   if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
@@ -82,7 +90,8 @@ export function positiveInt(values: Values, key: string, fallback: number): numb
   const v = values[key];
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (typeof v !== "string" || !/^\d+$/.test(v) || n < 1) throw new UsageError(`--${key} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== "string" || !/^\d+$/.test(v) || n < 1)
+    throw new UsageError(`--${key} must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -95,7 +104,8 @@ export function many(values: Values, key: string): string[] {
 
 /** Prints a ConfigError as one list of problems. */
 export function reportConfigError(e: ConfigError, io: Io, json: boolean): void {
-  if (json) io.out(JSON.stringify({ error: e.message.split("\n")[0], problems: e.problems }, null, 2));
+  if (json)
+    io.out(JSON.stringify({ error: e.message.split("\n")[0], problems: e.problems }, null, 2));
   else io.err(`error: ${e.message}`);
 }
 

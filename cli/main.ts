@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 /** `drstack`: the command-line entry point. */
 import { isConfigError } from "../components/topology/errors";
-import { type Command, EXIT, type Io, parseCommandArgs, reportConfigError, UsageError } from "./command";
+import {
+  type Command,
+  EXIT,
+  type Io,
+  parseCommandArgs,
+  reportConfigError,
+  UsageError,
+} from "./command";
 import { planCommand } from "./commands/plan";
 
 /** Every command; each lives in cli/commands/<name>.ts. */
@@ -46,7 +53,12 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
       return EXIT.ok;
     }
     json = values.json === true;
-    return await cmd.run({ values, positionals, io, projectDir: String(values.project ?? process.cwd()) });
+    return await cmd.run({
+      values,
+      positionals,
+      io,
+      projectDir: String(values.project ?? process.cwd()),
+    });
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`error: ${e.message}\nRun 'drstack ${cmd.name} --help' for usage.`);

@@ -17,7 +17,11 @@ export interface LoadedStack {
 }
 
 /** Validates a flat Pulumi config map and the topology it points at. Throws ConfigError. */
-export function loadStackConfig(config: Readonly<Record<string, string>>, projectDir: string, stackFile?: string): LoadedStack {
+export function loadStackConfig(
+  config: Readonly<Record<string, string>>,
+  projectDir: string,
+  stackFile?: string,
+): LoadedStack {
   const problems = new Problems(stackFile);
   const settings = readSiteSettings(config, problems);
   if (!settings) throw new ConfigError(problems.list, `${stackFile ?? "stack config"} is invalid`);
@@ -27,7 +31,8 @@ export function loadStackConfig(config: Readonly<Record<string, string>>, projec
     network = loadNetwork(networkFile, path.relative(projectDir, networkFile) || networkFile);
   } catch (e) {
     // Report the stack's own problems together with the topology's.
-    if (e instanceof ConfigError && problems.size > 0) throw new ConfigError([...problems.list, ...e.problems]);
+    if (e instanceof ConfigError && problems.size > 0)
+      throw new ConfigError([...problems.list, ...e.problems]);
     throw e;
   }
   const site = selectSite(network, settings, problems);
@@ -36,9 +41,16 @@ export function loadStackConfig(config: Readonly<Record<string, string>>, projec
 }
 
 /** The program body for a project directory; the returned object becomes the stack's outputs. */
-export async function drstackProgramFor(projectDir: string, stackFile?: string): Promise<Record<string, unknown>> {
+export async function drstackProgramFor(
+  projectDir: string,
+  stackFile?: string,
+): Promise<Record<string, unknown>> {
   const stack = pulumi.getStack();
-  const { network, site, settings } = loadStackConfig(pulumi.runtime.allConfig(), projectDir, stackFile ?? `stacks/Pulumi.${stack}.yaml`);
+  const { network, site, settings } = loadStackConfig(
+    pulumi.runtime.allConfig(),
+    projectDir,
+    stackFile ?? `stacks/Pulumi.${stack}.yaml`,
+  );
   const drSite = new DrSite(site.name, { network, site, settings });
   return { ...drSite.facts };
 }

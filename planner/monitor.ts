@@ -5,12 +5,19 @@
  * as the engine would.
  */
 import { MockMonitor, type Mocks } from "@pulumi/pulumi/runtime/mocks";
-import { deserializeProperties, serializeProperties, specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+import {
+  deserializeProperties,
+  serializeProperties,
+  specialSecretSig,
+  specialSigKey,
+} from "@pulumi/pulumi/runtime/rpc";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import * as structproto from "google-protobuf/google/protobuf/struct_pb";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const resproto = require("@pulumi/pulumi/proto/resource_pb");
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the monitor protocol's requests are untyped protobuf messages */
 
 export const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
 
@@ -47,7 +54,13 @@ export class EngineError extends Error {
 }
 
 /** The engine's qualified type: the parent's type chain (root stack excluded) `$` the type. */
-export function engineUrn(stack: string, project: string, parentUrn: string | undefined, type: string, name: string): string {
+export function engineUrn(
+  stack: string,
+  project: string,
+  parentUrn: string | undefined,
+  type: string,
+  name: string,
+): string {
   let qualified = type;
   if (parentUrn) {
     const parentType = parentUrn.split("::")[2];
@@ -69,7 +82,8 @@ export function unwrapSecrets(v: unknown): { value: unknown; secret: boolean } {
   }
   if (v && typeof v === "object") {
     const o = v as Record<string, unknown>;
-    if (o[specialSigKey] === specialSecretSig) return { value: unwrapSecrets(o.value).value, secret: true };
+    if (o[specialSigKey] === specialSecretSig)
+      return { value: unwrapSecrets(o.value).value, secret: true };
     let secret = false;
     const value: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(o)) {
@@ -93,12 +107,21 @@ export class RecordingMonitor extends MockMonitor {
     super(mocks);
   }
 
-  override async registerResource(req: any, callback: (err: any, resp?: any) => void): Promise<void> {
+  override async registerResource(
+    req: any,
+    callback: (err: any, resp?: any) => void,
+  ): Promise<void> {
     try {
       const type: string = req.getType();
       const name: string = req.getName();
       const parent: string = req.getParent();
-      const urn = engineUrn(settings.getStack(), settings.getProject(), parent || undefined, type, name);
+      const urn = engineUrn(
+        settings.getStack(),
+        settings.getProject(),
+        parent || undefined,
+        type,
+        name,
+      );
       // Claimed before any await: registrations run concurrently.
       if (this.claimed.has(urn)) {
         throw new EngineError(`Duplicate resource URN '${urn}'; try giving it a unique name`);
@@ -133,13 +156,19 @@ export class RecordingMonitor extends MockMonitor {
         deleteBeforeReplace: Boolean(req.getDeletebeforereplace()),
         ignoreChanges: req.getIgnorechangesList(),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-        aliases: (req.getAliasesList?.() ?? []).map((a: any) => (typeof a?.getUrn === "function" ? a.getUrn() : String(a))).filter((a: string) => a),
+        aliases: (req.getAliasesList?.() ?? [])
+          .map((a: any) => (typeof a?.getUrn === "function" ? a.getUrn() : String(a)))
+          .filter((a: string) => a),
       };
       this.byUrn.set(urn, record);
       this.records.push(record);
       const state = result.state ?? {};
       const serialized = await serializeProperties("", state);
-      (this as unknown as { resources: Map<string, unknown> }).resources.set(urn, { urn, id: id ?? null, state: serialized });
+      (this as unknown as { resources: Map<string, unknown> }).resources.set(urn, {
+        urn,
+        id: id ?? null,
+        state: serialized,
+      });
       const response = new resproto.RegisterResourceResponse();
       response.setUrn(urn);
       response.setId(id ?? "");

@@ -5,7 +5,12 @@
 import * as crypto from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { MockCallArgs, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime/mocks";
+import type {
+  MockCallArgs,
+  MockResourceArgs,
+  MockResourceResult,
+  Mocks,
+} from "@pulumi/pulumi/runtime/mocks";
 import { drstackProgramFor, loadStackConfig } from "../components/program";
 import { loadNetwork } from "../components/topology/load";
 import { ConfigError, formatProblem } from "../components/topology/errors";
@@ -49,9 +54,13 @@ export class MissingStackReference extends Error {
 
 // Internal runtime hooks (not in the public typings) that setMocks itself uses.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
+const { getStore } = require("@pulumi/pulumi/runtime/state") as {
+  getStore(): Record<string, unknown>;
+};
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as {
+  waitForRPCs(): Promise<void>;
+};
 
 const MAX_SAFE_STACKS = 10_000;
 
@@ -65,7 +74,9 @@ function swallowRuntimeRejections(delta: number): void {
   process.on("unhandledRejection", (reason) => {
     if (planning > 0) return;
     // Outside a plan: behave as Node does by default.
-    process.stderr.write(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
+    process.stderr.write(
+      `unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`,
+    );
     process.exit(3);
   });
 }
@@ -75,21 +86,58 @@ function digest(...parts: string[]): string {
 }
 
 /** Deterministic, realistic mock state for the resource kinds drstack uses. */
-export function mockState(args: MockResourceArgs, stack: string): MockResourceResult & { missingRef?: string } {
+export function mockState(
+  args: MockResourceArgs,
+  stack: string,
+): MockResourceResult & { missingRef?: string } {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- mock inputs are loose JSON
   const inputs = (args.inputs ?? {}) as Record<string, any>;
   const h = digest(stack, args.type, args.name);
-  if (args.type === "pulumi:pulumi:StackReference") return { id: inputs.name, state: { name: inputs.name } };
-  if (args.type.startsWith("random:index/randomPassword:") || args.type.startsWith("random:index/randomString:")) {
+  if (args.type === "pulumi:pulumi:StackReference")
+    return { id: inputs.name, state: { name: inputs.name } };
+  if (
+    args.type.startsWith("random:index/randomPassword:") ||
+    args.type.startsWith("random:index/randomString:")
+  ) {
     const len = Number(inputs.length ?? 32);
-    const result = crypto.createHash("sha512").update(h).digest("base64url").replace(/[-_]/g, "x").slice(0, len).padEnd(len, "x");
-    return { id: "none", state: { ...inputs, result, ...(args.type.includes("Password") ? { bcryptHash: `$2a$10$${h.slice(0, 53)}` } : {}) } };
+    const result = crypto
+      .createHash("sha512")
+      .update(h)
+      .digest("base64url")
+      .replace(/[-_]/g, "x")
+      .slice(0, len)
+      .padEnd(len, "x");
+    return {
+      id: "none",
+      state: {
+        ...inputs,
+        result,
+        ...(args.type.includes("Password") ? { bcryptHash: `$2a$10$${h.slice(0, 53)}` } : {}),
+      },
+    };
   }
-  if (args.type.startsWith("random:index/randomBytes:") || args.type.startsWith("random:index/randomId:")) {
+  if (
+    args.type.startsWith("random:index/randomBytes:") ||
+    args.type.startsWith("random:index/randomId:")
+  ) {
     const n = Number(inputs.length ?? inputs.byteLength ?? 32);
     const bytes = Buffer.from(crypto.createHash("sha512").update(h).digest()).subarray(0, n);
-    return { id: bytes.toString("base64url"), state: { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex"), b64Std: bytes.toString("base64"), b64Url: bytes.toString("base64url") } };
+    return {
+      id: bytes.toString("base64url"),
+      state: {
+        ...inputs,
+        base64: bytes.toString("base64"),
+        hex: bytes.toString("hex"),
+        b64Std: bytes.toString("base64"),
+        b64Url: bytes.toString("base64url"),
+      },
+    };
   }
-  if (args.type.startsWith("kubernetes:") && !args.type.startsWith("kubernetes:index:") && inputs.metadata !== undefined) {
+  if (
+    args.type.startsWith("kubernetes:") &&
+    !args.type.startsWith("kubernetes:index:") &&
+    inputs.metadata !== undefined
+  ) {
     const metadata = { ...inputs.metadata };
     // The Kubernetes provider auto-names resources without metadata.name: `<name>-<suffix>`.
     metadata.name ??= `${args.name}-${h.slice(0, 8)}`;
@@ -104,7 +152,12 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
   const started = performance.now();
   const project = readProject(path.resolve(opts.projectDir ?? "."));
   const stackConfig = opts.syntheticSite
-    ? { stack, file: `(no stack file: site ${opts.syntheticSite} of ${opts.networkFile})`, config: withDefaults(project, { [`${project.name}:site`]: opts.syntheticSite }), secretKeys: [] }
+    ? {
+        stack,
+        file: `(no stack file: site ${opts.syntheticSite} of ${opts.networkFile})`,
+        config: withDefaults(project, { [`${project.name}:site`]: opts.syntheticSite }),
+        secretKeys: [],
+      }
     : readStackConfig(project, stack);
   const config: Record<string, string> = { ...stackConfig.config, ...opts.configOverrides };
   if (opts.networkFile) config[`${project.name}:network`] = path.resolve(opts.networkFile);
@@ -151,9 +204,13 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
   // The runtime also rejects internal promises with the program's error; it is reported below.
   swallowRuntimeRejections(+1);
   try {
-    outputs = (await pulumi.runtime.runInPulumiStack(() => program(project.dir, stackConfig.file))) ?? {};
+    outputs =
+      (await pulumi.runtime.runInPulumiStack(() => program(project.dir, stackConfig.file))) ?? {};
     await waitForRPCs();
   } catch (e) {
+    // Outputs read from a stack not planned yet are empty; errors that follow from that are
+    // not the program's: plan the other stack first.
+    if (missing) throw new MissingStackReference(missing);
     if (e instanceof ConfigError) throw e;
     if (monitor.failure) throw monitor.failure;
     throw e;
@@ -186,7 +243,9 @@ function resolveStackName(ref: string, project: Project): string | undefined {
  * Plans every stack in the project. A stack that reads another through a StackReference is
  * planned after it, with the other's outputs; a cycle is an error.
  */
-export async function planAll(opts: PlanOptions & { stacks?: readonly string[] } = {}): Promise<StackPlan[]> {
+export async function planAll(
+  opts: PlanOptions & { stacks?: readonly string[] } = {},
+): Promise<StackPlan[]> {
   const project = readProject(path.resolve(opts.projectDir ?? "."));
   const synthetic = new Map<string, string>();
   let wanted = opts.stacks ?? listStacks(project);
@@ -206,7 +265,15 @@ export async function planAll(opts: PlanOptions & { stacks?: readonly string[] }
       return site.name;
     });
   }
-  if (wanted.length === 0) throw new ConfigError([{ path: "", file: project.stackConfigDir, message: "no stacks found", fix: `add a Pulumi.<stack>.yaml to ${project.stackConfigDir}/` }]);
+  if (wanted.length === 0)
+    throw new ConfigError([
+      {
+        path: "",
+        file: project.stackConfigDir,
+        message: "no stacks found",
+        fix: `add a Pulumi.<stack>.yaml to ${project.stackConfigDir}/`,
+      },
+    ]);
   const outputs = new Map<string, Record<string, unknown>>(opts.stackOutputs ?? []);
   const done = new Map<string, StackPlan>();
   const problems: ConfigError[] = [];
@@ -215,14 +282,25 @@ export async function planAll(opts: PlanOptions & { stacks?: readonly string[] }
   while (queue.length > 0) {
     const stack = queue.shift()!;
     try {
-      const plan = await planStack(stack, { ...opts, stackOutputs: outputs, syntheticSite: synthetic.get(stack) });
+      const plan = await planStack(stack, {
+        ...opts,
+        stackOutputs: outputs,
+        syntheticSite: synthetic.get(stack),
+      });
       done.set(stack, plan);
       outputs.set(stack, plan.outputs);
       deferrals = 0;
     } catch (e) {
       if (e instanceof MissingStackReference) {
         if (!listStacks(project).includes(e.stackName) && !synthetic.has(e.stackName)) {
-          throw new ConfigError([{ path: "", file: path.join(project.stackConfigDir, `Pulumi.${stack}.yaml`), message: `stack ${stack} reads stack ${e.stackName}, which does not exist`, fix: `create ${project.stackConfigDir}/Pulumi.${e.stackName}.yaml` }]);
+          throw new ConfigError([
+            {
+              path: "",
+              file: path.join(project.stackConfigDir, `Pulumi.${stack}.yaml`),
+              message: `stack ${stack} reads stack ${e.stackName}, which does not exist`,
+              fix: `create ${project.stackConfigDir}/Pulumi.${e.stackName}.yaml`,
+            },
+          ]);
         }
         if (!queue.includes(e.stackName) && !done.has(e.stackName)) queue.unshift(e.stackName);
         queue.push(stack);
@@ -240,7 +318,9 @@ export async function planAll(opts: PlanOptions & { stacks?: readonly string[] }
   }
   if (problems.length > 0) {
     const seen = new Set<string>();
-    const unique = problems.flatMap((p) => p.problems).filter((p) => !seen.has(formatProblem(p)) && seen.add(formatProblem(p)) !== undefined);
+    const unique = problems
+      .flatMap((p) => p.problems)
+      .filter((p) => !seen.has(formatProblem(p)) && seen.add(formatProblem(p)) !== undefined);
     throw new ConfigError(unique, "some stacks are invalid");
   }
   return wanted.map((s) => done.get(s)!).filter(Boolean);

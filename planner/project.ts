@@ -36,17 +36,32 @@ export function readProject(dir: string): Project {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch {
-    throw new ConfigError([{ file: "Pulumi.yaml", path: "", message: `no Pulumi project in ${dir}`, fix: "run drstack from the project directory or pass --project DIR" }]);
+    throw new ConfigError([
+      {
+        file: "Pulumi.yaml",
+        path: "",
+        message: `no Pulumi project in ${dir}`,
+        fix: "run drstack from the project directory or pass --project DIR",
+      },
+    ]);
   }
   const doc = parseYaml(text, "Pulumi.yaml").value;
   if (!isPlainObject(doc) || typeof doc.name !== "string") {
-    throw new ConfigError([{ file: "Pulumi.yaml", path: "name", message: "project name is missing" }]);
+    throw new ConfigError([
+      { file: "Pulumi.yaml", path: "name", message: "project name is missing" },
+    ]);
   }
   const config: Record<string, ProjectConfigDecl> = {};
   if (isPlainObject(doc.config)) {
-    for (const [k, v] of Object.entries(doc.config)) config[k] = isPlainObject(v) ? (v as ProjectConfigDecl) : { default: v };
+    for (const [k, v] of Object.entries(doc.config))
+      config[k] = isPlainObject(v) ? (v as ProjectConfigDecl) : { default: v };
   }
-  return { dir, name: doc.name, stackConfigDir: typeof doc.stackConfigDir === "string" ? doc.stackConfigDir : ".", config };
+  return {
+    dir,
+    name: doc.name,
+    stackConfigDir: typeof doc.stackConfigDir === "string" ? doc.stackConfigDir : ".",
+    config,
+  };
 }
 
 /** Stack names that have a `Pulumi.<stack>.yaml` in the stack config directory, sorted. */
@@ -74,7 +89,14 @@ export function readStackConfig(project: Project, stack: string): StackConfig {
   const abs = path.join(project.dir, rel);
   if (!fs.existsSync(abs)) {
     const known = listStacks(project);
-    throw new ConfigError([{ file: rel, path: "", message: `no stack ${JSON.stringify(stack)}`, fix: known.length ? `use one of: ${known.join(", ")}` : `create ${rel}` }]);
+    throw new ConfigError([
+      {
+        file: rel,
+        path: "",
+        message: `no stack ${JSON.stringify(stack)}`,
+        fix: known.length ? `use one of: ${known.join(", ")}` : `create ${rel}`,
+      },
+    ]);
   }
   const parsed = parseYaml(fs.readFileSync(abs, "utf8"), rel);
   const problems = new Problems(rel);
@@ -104,21 +126,32 @@ export function readStackConfig(project: Project, stack: string): StackConfig {
       }
     }
   }
-  if (problems.size > 0) throw new ConfigError(withLines(problems.list, parsed), `${rel} is invalid`);
+  if (problems.size > 0)
+    throw new ConfigError(withLines(problems.list, parsed), `${rel} is invalid`);
   return { stack, file: rel, config: withDefaults(project, config), secretKeys };
 }
 
 /** Adds the defaults declared in Pulumi.yaml for keys the stack does not set. */
-export function withDefaults(project: Project, config: Record<string, string>): Record<string, string> {
+export function withDefaults(
+  project: Project,
+  config: Record<string, string>,
+): Record<string, string> {
   const out = { ...config };
   for (const [k, decl] of Object.entries(project.config)) {
     const key = k.includes(":") ? k : `${project.name}:${k}`;
-    if (out[key] === undefined && decl.default !== undefined) out[key] = typeof decl.default === "string" ? decl.default : JSON.stringify(decl.default);
+    if (out[key] === undefined && decl.default !== undefined)
+      out[key] = typeof decl.default === "string" ? decl.default : JSON.stringify(decl.default);
   }
   return out;
 }
 
-function checkDeclaredType(project: Project, key: string, value: unknown, at: string, problems: Problems): void {
+function checkDeclaredType(
+  project: Project,
+  key: string,
+  value: unknown,
+  at: string,
+  problems: Problems,
+): void {
   const short = key.startsWith(`${project.name}:`) ? key.slice(project.name.length + 1) : key;
   const decl = project.config[short] ?? project.config[key];
   if (!decl?.type) return;
@@ -127,5 +160,9 @@ function checkDeclaredType(project: Project, key: string, value: unknown, at: st
     (decl.type === "integer" && Number.isInteger(value)) ||
     (decl.type === "boolean" && typeof value === "boolean") ||
     (decl.type === "array" && Array.isArray(value));
-  if (!ok) problems.add(at, `must be of type ${decl.type} (declared in Pulumi.yaml), got ${JSON.stringify(value)}`);
+  if (!ok)
+    problems.add(
+      at,
+      `must be of type ${decl.type} (declared in Pulumi.yaml), got ${JSON.stringify(value)}`,
+    );
 }

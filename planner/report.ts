@@ -49,7 +49,15 @@ export interface TopologySummary {
   }[];
   readonly validators: number;
   readonly totalVotingPower: string;
-  readonly regions: { key: string; cloud: string; region: string; power: string; share: string; percent: string; validators: readonly string[] }[];
+  readonly regions: {
+    key: string;
+    cloud: string;
+    region: string;
+    power: string;
+    share: string;
+    percent: string;
+    validators: readonly string[];
+  }[];
   readonly objectives: Network["objectives"];
 }
 
@@ -87,17 +95,41 @@ export function topologySummary(network: Network): TopologySummary {
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => "  " + r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+  return rows
+    .map(
+      (r) =>
+        "  " +
+        r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join("  ")
+          .trimEnd(),
+    )
+    .join("\n");
 }
 
 export function formatTopology(t: TopologySummary): string {
   const sites = table([
     ["SITE", "ROLE", "CLOUD", "REGION", "ZONES", "VALIDATORS", "POWER", "SERVICES"],
-    ...t.sites.map((s) => [s.name, s.role, s.cloud, s.region, s.zones.join(","), String(s.validators), s.votingPower, s.services.join(",")]),
+    ...t.sites.map((s) => [
+      s.name,
+      s.role,
+      s.cloud,
+      s.region,
+      s.zones.join(","),
+      String(s.validators),
+      s.votingPower,
+      s.services.join(","),
+    ]),
   ]);
   const regions = table([
     ["REGION", "POWER", "SHARE", "PERCENT", "VALIDATORS"],
-    ...t.regions.map((r) => [r.key, `${r.power}/${t.totalVotingPower}`, r.share, r.percent, r.validators.join(",") || "-"]),
+    ...t.regions.map((r) => [
+      r.key,
+      `${r.power}/${t.totalVotingPower}`,
+      r.share,
+      r.percent,
+      r.validators.join(",") || "-",
+    ]),
   ]);
   const objectives = table([
     ["SCENARIO", "RTO", "RPO"],

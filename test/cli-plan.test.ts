@@ -13,7 +13,9 @@ describe("drstack plan (CLI)", () => {
     expect(r.stdout).to.match(/└─ drstack:site:DrSite {2}primary/);
     expect(r.stdout).to.match(/Resources by type:/);
     expect(r.stdout).to.match(/aws\/us-east-1\s+20\/80\s+1\/4\s+25%/);
-    expect(r.stdout).to.match(/Topology example-network: 4 sites, 8 validators, total voting power 80/);
+    expect(r.stdout).to.match(
+      /Topology example-network: 4 sites, 8 validators, total voting power 80/,
+    );
   });
 
   it("prints a stable JSON document with --json", () => {
@@ -24,9 +26,31 @@ describe("drstack plan (CLI)", () => {
     expect(doc.drstackPlan).to.equal(1);
     expect(doc.stacks.map((s: any) => s.stack)).to.deep.equal(["primary", "dr"]);
     const stack = doc.stacks[0];
-    expect(stack).to.include.keys(["stack", "file", "site", "resourceCount", "counts", "stackReferences", "outputs", "resources"]);
+    expect(stack).to.include.keys([
+      "stack",
+      "file",
+      "site",
+      "resourceCount",
+      "counts",
+      "stackReferences",
+      "outputs",
+      "resources",
+    ]);
     expect(stack.resourceCount).to.equal(stack.resources.length);
-    for (const res of stack.resources) expect(res).to.have.keys(["urn", "type", "name", "custom", "parent", "provider", "id", "dependencies", "secretInputs", "inputs", "outputs"]);
+    for (const res of stack.resources)
+      expect(res).to.have.keys([
+        "urn",
+        "type",
+        "name",
+        "custom",
+        "parent",
+        "provider",
+        "id",
+        "dependencies",
+        "secretInputs",
+        "inputs",
+        "outputs",
+      ]);
     expect(doc.topology.regions[0]).to.include({ share: "1/4", percent: "25%", power: "20" });
   });
 
@@ -37,12 +61,19 @@ describe("drstack plan (CLI)", () => {
   });
 
   it("exits 2 with every problem, the field path and line, and no stack trace, for a bad topology", () => {
-    const bad = shippedNetworkText().replace("zones: [us-west-2a, us-west-2b]", "zones: [us-west-2a]").replace("role: standby\n    cloud: gcp\n    region: europe-west1", "role: stanby\n    cloud: gcp\n    region: europe-west1");
+    const bad = shippedNetworkText()
+      .replace("zones: [us-west-2a, us-west-2b]", "zones: [us-west-2a]")
+      .replace(
+        "role: standby\n    cloud: gcp\n    region: europe-west1",
+        "role: stanby\n    cloud: gcp\n    region: europe-west1",
+      );
     const file = tempFile("network.yaml", bad);
     const r = runCli(["plan", "--all", "--network", file]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/sites\[2\]\.zones: need at least 2 zones, got 1/);
-    expect(r.stderr).to.match(/network\.yaml:\d+: sites\[1\]\.role: must be one of "primary", "standby", got "stanby" \(fix: did you mean "standby"\?\)/);
+    expect(r.stderr).to.match(
+      /network\.yaml:\d+: sites\[1\]\.role: must be one of "primary", "standby", got "stanby" \(fix: did you mean "standby"\?\)/,
+    );
     noStackTrace(r.stderr);
   });
 
@@ -51,7 +82,11 @@ describe("drstack plan (CLI)", () => {
     const r = runCli(["plan", "--all", "--network", file, "--json"]);
     expect(r.code).to.equal(2);
     const doc = JSON.parse(r.stdout);
-    expect(doc.problems.map((p: any) => p.path)).to.include.members(["objectives", "sites", "validators"]);
+    expect(doc.problems.map((p: any) => p.path)).to.include.members([
+      "objectives",
+      "sites",
+      "validators",
+    ]);
   });
 
   it("exits 2 for a typo in a stack's config, naming the key and the fix", () => {

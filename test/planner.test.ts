@@ -6,7 +6,14 @@ import { engineUrn, EngineError } from "../planner/monitor";
 import { planAll, planStack } from "../planner/plan";
 import { resourceJson } from "../planner/report";
 import { parseNetwork } from "../components/topology/load";
-import { byType, one, planShipped, planWithConfig, projectRoot, shippedNetworkText } from "./support/project";
+import {
+  byType,
+  one,
+  planShipped,
+  planWithConfig,
+  projectRoot,
+  shippedNetworkText,
+} from "./support/project";
 
 describe("offline planner", () => {
   it("plans every shipped stack, each with one DrSite under the root stack", async () => {
@@ -17,7 +24,9 @@ describe("offline planner", () => {
       expect(root.parent).to.equal(undefined);
       const site = one(plan, "drstack:site:DrSite", plan.stack);
       expect(site.parent).to.equal(root.urn);
-      expect(site.urn).to.equal(`urn:pulumi:${plan.stack}::drstack::drstack:site:DrSite::${plan.stack}`);
+      expect(site.urn).to.equal(
+        `urn:pulumi:${plan.stack}::drstack::drstack:site:DrSite::${plan.stack}`,
+      );
     }
   });
 
@@ -39,9 +48,18 @@ describe("offline planner", () => {
 
   it("sends the site's cluster context and the labels a cluster needs", async () => {
     const primary = (await planShipped()).find((p) => p.stack === "primary")!;
-    expect(one(primary, "pulumi:providers:kubernetes", "primary-k8s").inputs).to.include({ context: "drstack-primary-use1" });
-    const namespaces = byType(primary, "kubernetes:core/v1:Namespace").map((r) => (r.inputs as any).metadata);
-    expect(namespaces.map((m: any) => m.name)).to.deep.equal(["drstack-system", "drstack-validators", "drstack-data", "drstack-backup"]);
+    expect(one(primary, "pulumi:providers:kubernetes", "primary-k8s").inputs).to.include({
+      context: "drstack-primary-use1",
+    });
+    const namespaces = byType(primary, "kubernetes:core/v1:Namespace").map(
+      (r) => (r.inputs as any).metadata,
+    );
+    expect(namespaces.map((m: any) => m.name)).to.deep.equal([
+      "drstack-system",
+      "drstack-validators",
+      "drstack-data",
+      "drstack-backup",
+    ]);
     for (const m of namespaces) {
       expect(m.labels).to.include({
         "topology.kubernetes.io/region": "us-east-1",
@@ -51,23 +69,36 @@ describe("offline planner", () => {
       });
     }
     const west = (await planShipped()).find((p) => p.stack === "west")!;
-    expect(byType(west, "kubernetes:core/v1:Namespace").map((r) => (r.inputs as any).metadata.name)).to.deep.equal(["drstack-system", "drstack-validators"]);
+    expect(
+      byType(west, "kubernetes:core/v1:Namespace").map((r) => (r.inputs as any).metadata.name),
+    ).to.deep.equal(["drstack-system", "drstack-validators"]);
   });
 
   it("carries the validated network topology in a ConfigMap", async () => {
     const dr = (await planShipped()).find((p) => p.stack === "dr")!;
     const cm = one(dr, "kubernetes:core/v1:ConfigMap", "dr-topology").inputs as any;
     expect(cm.metadata.namespace).to.equal("drstack-system");
-    expect(JSON.parse(cm.data["network.json"])).to.deep.equal(JSON.parse(JSON.stringify(parseNetwork(shippedNetworkText()))));
-    expect(dr.outputs).to.include({ site: "dr", role: "standby", region: "europe-west1", regionVotingShare: "25%" });
+    expect(JSON.parse(cm.data["network.json"])).to.deep.equal(
+      JSON.parse(JSON.stringify(parseNetwork(shippedNetworkText()))),
+    );
+    expect(dr.outputs).to.include({
+      site: "dr",
+      role: "standby",
+      region: "europe-west1",
+      regionVotingShare: "25%",
+    });
   });
 
   it("forms URNs as the engine does: the parent's type chain, without the root stack", () => {
     expect(engineUrn("s", "p", undefined, "a:b:C", "x")).to.equal("urn:pulumi:s::p::a:b:C::x");
-    expect(engineUrn("s", "p", "urn:pulumi:s::p::pulumi:pulumi:Stack::p-s", "a:b:C", "x")).to.equal("urn:pulumi:s::p::a:b:C::x");
+    expect(engineUrn("s", "p", "urn:pulumi:s::p::pulumi:pulumi:Stack::p-s", "a:b:C", "x")).to.equal(
+      "urn:pulumi:s::p::a:b:C::x",
+    );
     const child = engineUrn("s", "p", "urn:pulumi:s::p::a:b:C::x", "d:e:F", "y");
     expect(child).to.equal("urn:pulumi:s::p::a:b:C$d:e:F::y");
-    expect(engineUrn("s", "p", child, "g:h:I", "z")).to.equal("urn:pulumi:s::p::a:b:C$d:e:F$g:h:I::z");
+    expect(engineUrn("s", "p", child, "g:h:I", "z")).to.equal(
+      "urn:pulumi:s::p::a:b:C$d:e:F$g:h:I::z",
+    );
   });
 
   it("fails where the engine would: a duplicate URN", async () => {
@@ -83,7 +114,9 @@ describe("offline planner", () => {
       err = e;
     }
     expect(err).to.be.instanceOf(EngineError);
-    expect((err as Error).message).to.match(/Duplicate resource URN 'urn:pulumi:primary::drstack::test:dup:Thing::same'/);
+    expect((err as Error).message).to.match(
+      /Duplicate resource URN 'urn:pulumi:primary::drstack::test:dup:Thing::same'/,
+    );
   });
 
   it("resolves StackReferences from the other stacks' offline outputs, planning those first", async () => {
@@ -129,6 +162,8 @@ describe("offline planner", () => {
     expect(fs.existsSync(file)).to.equal(true);
     const plans = await planAll({ projectDir: projectRoot(), networkFile: file });
     expect(plans.map((p) => p.outputs.site)).to.deep.equal(["primary", "dr", "west"]);
-    expect(plans.find((p) => p.outputs.site === "primary")!.outputs.regionVotingShare).to.equal("40%");
+    expect(plans.find((p) => p.outputs.site === "primary")!.outputs.regionVotingShare).to.equal(
+      "40%",
+    );
   });
 });

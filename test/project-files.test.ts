@@ -11,7 +11,13 @@ import { loadStackConfig } from "../components/program";
 
 describe("project files", () => {
   it("Pulumi.yaml is valid against Pulumi's project schema", () => {
-    const schemaFile = path.join(projectRoot(), "..", "shared", "schemas", "pulumi-project.schema.json");
+    const schemaFile = path.join(
+      projectRoot(),
+      "..",
+      "shared",
+      "schemas",
+      "pulumi-project.schema.json",
+    );
     const schema = JSON.parse(fs.readFileSync(schemaFile, "utf8"));
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     const validate = ajv.compile(schema);
@@ -25,26 +31,45 @@ describe("project files", () => {
 
   it("declares every drstack config key in Pulumi.yaml with a type, and only known keys", () => {
     const project = readProject(projectRoot());
-    const simple = Object.entries(SITE_CONFIG_KEYS).filter(([, spec]) => !spec.shape).map(([k]) => k);
+    const simple = Object.entries(SITE_CONFIG_KEYS)
+      .filter(([, spec]) => !spec.shape)
+      .map(([k]) => k);
     for (const key of simple) expect(project.config[key]?.type, key).to.equal("string");
-    for (const key of Object.keys(project.config)) expect(SITE_CONFIG_KEYS, key).to.have.property(key);
+    for (const key of Object.keys(project.config))
+      expect(SITE_CONFIG_KEYS, key).to.have.property(key);
   });
 
   it("applies Pulumi.yaml defaults to a stack's config as the CLI does", () => {
     const cfg = readStackConfig(readProject(projectRoot()), "primary");
-    expect(cfg.config).to.include({ "drstack:site": "primary", "drstack:network": "stacks/network.yaml", "drstack:namespacePrefix": "drstack" });
+    expect(cfg.config).to.include({
+      "drstack:site": "primary",
+      "drstack:network": "stacks/network.yaml",
+      "drstack:namespacePrefix": "drstack",
+    });
   });
 
   it("rejects unknown and invalid per-site keys with the fix, all at once", () => {
     let err: unknown;
     try {
-      loadStackConfig({ "drstack:site": "primary", "drstack:namespacePrefx": "x", "drstack:namespacePrefix": "Bad_Prefix", "aws:region": "us-east-1" }, projectRoot(), "stacks/Pulumi.primary.yaml");
+      loadStackConfig(
+        {
+          "drstack:site": "primary",
+          "drstack:namespacePrefx": "x",
+          "drstack:namespacePrefix": "Bad_Prefix",
+          "aws:region": "us-east-1",
+        },
+        projectRoot(),
+        "stacks/Pulumi.primary.yaml",
+      );
     } catch (e) {
       err = e;
     }
     expect(err).to.be.instanceOf(ConfigError);
     const problems = (err as ConfigError).problems;
-    expect(problems.map((p) => p.path)).to.deep.equal(["config.drstack:namespacePrefx", "config.drstack:namespacePrefix"]);
+    expect(problems.map((p) => p.path)).to.deep.equal([
+      "config.drstack:namespacePrefx",
+      "config.drstack:namespacePrefix",
+    ]);
     expect(problems[0].fix).to.equal("did you mean drstack:namespacePrefix?");
   });
 
@@ -52,7 +77,10 @@ describe("project files", () => {
     const dir = fs.mkdtempSync(path.join(path.dirname(tempFile("x", "")), "proj-"));
     fs.copyFileSync(path.join(projectRoot(), "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
     fs.mkdirSync(path.join(dir, "stacks"));
-    fs.writeFileSync(path.join(dir, "stacks", "Pulumi.x.yaml"), "config:\n  drstack:site: primary\n  drstack:namespacePrefix: 42\n");
+    fs.writeFileSync(
+      path.join(dir, "stacks", "Pulumi.x.yaml"),
+      "config:\n  drstack:site: primary\n  drstack:namespacePrefix: 42\n",
+    );
     let err: unknown;
     try {
       readStackConfig(readProject(dir), "x");

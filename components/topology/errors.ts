@@ -43,7 +43,9 @@ export class ConfigError extends Error {
 }
 
 export function isConfigError(e: unknown): e is ConfigError {
-  return e instanceof Error && e.name === "ConfigError" && Array.isArray((e as ConfigError).problems);
+  return (
+    e instanceof Error && e.name === "ConfigError" && Array.isArray((e as ConfigError).problems)
+  );
 }
 
 /** Collects problems; `throwIfAny` raises them all at once. */

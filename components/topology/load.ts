@@ -22,7 +22,14 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     throw new ConfigError(
       doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
-        return { file, path: "", line: pos.line, column: pos.col, message: `YAML syntax error: ${e.message.split("\n")[0]}`, fix: "fix the YAML syntax at that line" };
+        return {
+          file,
+          path: "",
+          line: pos.line,
+          column: pos.col,
+          message: `YAML syntax error: ${e.message.split("\n")[0]}`,
+          fix: "fix the YAML syntax at that line",
+        };
       }),
       `${file} is not valid YAML`,
     );
@@ -33,7 +40,8 @@ export function parseYaml(text: string, file: string): ParsedYaml {
 /** Splits `sites[1].zones` into `["sites", 1, "zones"]`. */
 export function splitPath(path: string): (string | number)[] {
   const out: (string | number)[] = [];
-  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]);
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g))
+    out.push(m[2] !== undefined ? Number(m[2]) : m[1]);
   return out;
 }
 
@@ -43,7 +51,9 @@ export function lineOf(parsed: ParsedYaml, path: string): number | undefined {
   let offset: number | undefined = (node as Node | null)?.range?.[0];
   for (const part of splitPath(path)) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => String((p.key as { value?: unknown } | null)?.value ?? p.key) === String(part));
+      const pair = node.items.find(
+        (p) => String((p.key as { value?: unknown } | null)?.value ?? p.key) === String(part),
+      );
       if (!pair) break;
       offset = (pair.key as Node | null)?.range?.[0] ?? offset;
       node = pair.value;
@@ -92,7 +102,14 @@ export function loadNetwork(file: string, displayName = file): Network {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new ConfigError([{ file: displayName, path: "", message: `cannot read the network topology: ${err.code ?? err.message}`, fix: "check the path (config drstack:network or --network)" }]);
+    throw new ConfigError([
+      {
+        file: displayName,
+        path: "",
+        message: `cannot read the network topology: ${err.code ?? err.message}`,
+        fix: "check the path (config drstack:network or --network)",
+      },
+    ]);
   }
   return parseNetwork(text, displayName);
 }

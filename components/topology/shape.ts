@@ -6,7 +6,12 @@
 import { fieldPath, Problems } from "./errors";
 
 export type Shape =
-  | { readonly kind: "string"; readonly enum?: readonly string[]; readonly pattern?: RegExp; readonly hint?: string }
+  | {
+      readonly kind: "string";
+      readonly enum?: readonly string[];
+      readonly pattern?: RegExp;
+      readonly hint?: string;
+    }
   | { readonly kind: "integer"; readonly min?: number; readonly max?: number }
   | { readonly kind: "boolean" }
   | { readonly kind: "array"; readonly items: Shape; readonly minItems?: number }
@@ -56,7 +61,12 @@ export function suggest(word: string, options: readonly string[]): string | unde
 }
 
 /** Checks `value` against `shape`; returns true when it has the right shape (problems added otherwise). */
-export function checkShape(value: unknown, shape: Shape, path: string, problems: Problems): boolean {
+export function checkShape(
+  value: unknown,
+  shape: Shape,
+  path: string,
+  problems: Problems,
+): boolean {
   switch (shape.kind) {
     case "string": {
       if (typeof value !== "string") {
@@ -89,7 +99,9 @@ export function checkShape(value: unknown, shape: Shape, path: string, problems:
           Number.isInteger(value)
             ? `${value} is too large (at most ${Number.MAX_SAFE_INTEGER})`
             : `must be an integer, got ${value}`,
-          Number.isInteger(value) ? undefined : `use a whole number such as ${Math.max(1, Math.round(value))}`,
+          Number.isInteger(value)
+            ? undefined
+            : `use a whole number such as ${Math.max(1, Math.round(value))}`,
         );
         return false;
       }
@@ -116,7 +128,10 @@ export function checkShape(value: unknown, shape: Shape, path: string, problems:
       }
       let ok = true;
       if (shape.minItems !== undefined && value.length < shape.minItems) {
-        problems.add(path, `needs at least ${shape.minItems} item${shape.minItems === 1 ? "" : "s"}, got ${value.length}`);
+        problems.add(
+          path,
+          `needs at least ${shape.minItems} item${shape.minItems === 1 ? "" : "s"}, got ${value.length}`,
+        );
         ok = false;
       }
       value.forEach((item, i) => {
@@ -130,7 +145,8 @@ export function checkShape(value: unknown, shape: Shape, path: string, problems:
         return false;
       }
       let ok = true;
-      for (const [k, v] of Object.entries(value)) ok = checkShape(v, shape.values, fieldPath(path, k), problems) && ok;
+      for (const [k, v] of Object.entries(value))
+        ok = checkShape(v, shape.values, fieldPath(path, k), problems) && ok;
       return ok;
     }
     case "object": {
@@ -155,7 +171,11 @@ export function checkShape(value: unknown, shape: Shape, path: string, problems:
         const v = value[key];
         if (v === undefined || v === null) {
           if (field.required) {
-            problems.add(fieldPath(path, key), `is required`, `add ${key}: ${exampleOf(field.shape)}`);
+            problems.add(
+              fieldPath(path, key),
+              `is required`,
+              `add ${key}: ${exampleOf(field.shape)}`,
+            );
             ok = false;
           }
           continue;

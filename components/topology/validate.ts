@@ -45,7 +45,10 @@ export const NETWORK_SHAPE: Shape = {
               required: REQUIRED_SCENARIOS.includes(s),
               shape: {
                 kind: "object",
-                fields: { rto: { shape: duration, required: true }, rpo: { shape: duration, required: true } },
+                fields: {
+                  rto: { shape: duration, required: true },
+                  rpo: { shape: duration, required: true },
+                },
               },
             },
           ]),
@@ -69,10 +72,15 @@ export const NETWORK_SHAPE: Shape = {
               required: true,
               shape: {
                 kind: "object",
-                fields: { context: { shape: { kind: "string" } }, kubeconfig: { shape: { kind: "string" } } },
+                fields: {
+                  context: { shape: { kind: "string" } },
+                  kubeconfig: { shape: { kind: "string" } },
+                },
               },
             },
-            services: { shape: { kind: "array", minItems: 1, items: { kind: "string", enum: SERVICES } } },
+            services: {
+              shape: { kind: "array", minItems: 1, items: { kind: "string", enum: SERVICES } },
+            },
           },
         },
       },
@@ -99,7 +107,10 @@ export const NETWORK_SHAPE: Shape = {
         items: {
           kind: "object",
           fields: {
-            name: { shape: { kind: "string", pattern: /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/ }, required: true },
+            name: {
+              shape: { kind: "string", pattern: /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/ },
+              required: true,
+            },
             threshold: { shape: { kind: "integer", min: 1 }, required: true },
           },
         },
@@ -119,7 +130,11 @@ export function validateNetwork(doc: unknown, file?: string): Network {
 /** Adds every problem of `doc` to `problems`; returns the model when the shape allowed building it. */
 export function collectNetworkProblems(doc: unknown, problems: Problems): Network | undefined {
   if (!isPlainObject(doc)) {
-    problems.add("", `the network topology must be a mapping, got ${doc === null ? "an empty document" : typeof doc}`, "start from the example in stacks/network.yaml");
+    problems.add(
+      "",
+      `the network topology must be a mapping, got ${doc === null ? "an empty document" : typeof doc}`,
+      "start from the example in stacks/network.yaml",
+    );
     return undefined;
   }
   checkShape(doc, NETWORK_SHAPE, "", problems);
@@ -202,7 +217,11 @@ function normalizeObjectives(raw: unknown): Partial<Record<Scenario, Objective>>
   return out;
 }
 
-function checkUniqueNames(list: string, items: { name?: unknown; index: number }[], problems: Problems): void {
+function checkUniqueNames(
+  list: string,
+  items: { name?: unknown; index: number }[],
+  problems: Problems,
+): void {
   const seen = new Map<string, number>();
   for (const item of items) {
     if (typeof item.name !== "string") continue;
@@ -223,71 +242,144 @@ function checkSites(sites: Loose<Site>[], problems: Problems): void {
     problems.add(
       "sites",
       `need exactly one site with role primary, got ${primaries.length}${primaries.length ? ` (${primaries.map((s) => String(s.name)).join(", ")})` : ""}`,
-      primaries.length ? "set role: standby on all but one of them" : "set role: primary on the site that takes writes",
+      primaries.length
+        ? "set role: standby on all but one of them"
+        : "set role: primary on the site that takes writes",
     );
   }
   const primary = primaries.length === 1 ? primaries[0] : undefined;
   const contexts = new Map<string, number>();
   for (const site of sites) {
     const at = (...p: (string | number)[]) => fieldPath("sites", site.index, ...p);
-    const cloud = (CLOUDS as readonly unknown[]).includes(site.cloud) ? (site.cloud as Site["cloud"]) : undefined;
+    const cloud = (CLOUDS as readonly unknown[]).includes(site.cloud)
+      ? (site.cloud as Site["cloud"])
+      : undefined;
     const region = str(site.region);
     const zones = site.zones as unknown[];
     if (cloud && region !== undefined && !isRegionName(cloud, region)) {
-      problems.add(at("region"), `${JSON.stringify(region)} is not a ${cloud.toUpperCase()} region name`, `use a region such as ${exampleRegion(cloud)}`);
+      problems.add(
+        at("region"),
+        `${JSON.stringify(region)} is not a ${cloud.toUpperCase()} region name`,
+        `use a region such as ${exampleRegion(cloud)}`,
+      );
     }
     if (zones.length < 2) {
-      problems.add(at("zones"), `need at least 2 zones, got ${zones.length}`, cloud && region ? `list two or more zones of ${region}, e.g. ${exampleZones(cloud, region).join(", ")}` : "list two or more zones of the site's region");
+      problems.add(
+        at("zones"),
+        `need at least 2 zones, got ${zones.length}`,
+        cloud && region
+          ? `list two or more zones of ${region}, e.g. ${exampleZones(cloud, region).join(", ")}`
+          : "list two or more zones of the site's region",
+      );
     }
     const seenZones = new Set<string>();
     zones.forEach((z, i) => {
       if (typeof z !== "string") return;
-      if (seenZones.has(z)) problems.add(at("zones", i), `zone ${JSON.stringify(z)} is listed twice`, "list each zone once");
+      if (seenZones.has(z))
+        problems.add(
+          at("zones", i),
+          `zone ${JSON.stringify(z)} is listed twice`,
+          "list each zone once",
+        );
       seenZones.add(z);
-      if (cloud && region !== undefined && isRegionName(cloud, region) && !zoneBelongsToRegion(cloud, region, z)) {
-        problems.add(at("zones", i), `zone ${JSON.stringify(z)} is not in region ${region}`, `use zones of ${region}, e.g. ${exampleZones(cloud, region).join(", ")}`);
+      if (
+        cloud &&
+        region !== undefined &&
+        isRegionName(cloud, region) &&
+        !zoneBelongsToRegion(cloud, region, z)
+      ) {
+        problems.add(
+          at("zones", i),
+          `zone ${JSON.stringify(z)} is not in region ${region}`,
+          `use zones of ${region}, e.g. ${exampleZones(cloud, region).join(", ")}`,
+        );
       }
     });
-    if (primary && site !== primary && site.role === "standby" && site.cloud === primary.cloud && site.region === primary.region && region !== undefined) {
-      problems.add(at("region"), `standby site ${String(site.name)} is in the primary's region ${region}: losing that region loses both`, `move ${String(site.name)} to another region (or cloud)`);
+    if (
+      primary &&
+      site !== primary &&
+      site.role === "standby" &&
+      site.cloud === primary.cloud &&
+      site.region === primary.region &&
+      region !== undefined
+    ) {
+      problems.add(
+        at("region"),
+        `standby site ${String(site.name)} is in the primary's region ${region}: losing that region loses both`,
+        `move ${String(site.name)} to another region (or cloud)`,
+      );
     }
     const ctx = site.kubernetes as { context?: string; kubeconfig?: string };
     if (ctx.context !== undefined) {
       const key = `${ctx.kubeconfig ?? ""}#${ctx.context}`;
       const other = contexts.get(key);
-      if (other !== undefined) problems.add(at("kubernetes", "context"), `same cluster as sites[${other}]: two sites on one cluster fail together`, "give each site its own cluster");
+      if (other !== undefined)
+        problems.add(
+          at("kubernetes", "context"),
+          `same cluster as sites[${other}]: two sites on one cluster fail together`,
+          "give each site its own cluster",
+        );
       else contexts.set(key, site.index);
     }
     const services = site.services as unknown[];
-    if (new Set(services).size !== services.length) problems.add(at("services"), "lists a service twice", "list each service once");
-    if (site.role === "primary" && Array.isArray(services) && !(["postgres"] as unknown[]).some((s) => services.includes(s))) {
-      problems.add(at("services"), "the primary site must run postgres (it holds the data that standbys follow)", "add postgres to services, or make another site primary");
+    if (new Set(services).size !== services.length)
+      problems.add(at("services"), "lists a service twice", "list each service once");
+    if (
+      site.role === "primary" &&
+      Array.isArray(services) &&
+      !(["postgres"] as unknown[]).some((s) => services.includes(s))
+    ) {
+      problems.add(
+        at("services"),
+        "the primary site must run postgres (it holds the data that standbys follow)",
+        "add postgres to services, or make another site primary",
+      );
     }
   }
 }
 
-function checkValidators(sites: Loose<Site>[], validators: Loose<Validator>[], problems: Problems): void {
+function checkValidators(
+  sites: Loose<Site>[],
+  validators: Loose<Validator>[],
+  problems: Problems,
+): void {
   const siteNames = sites.map((s) => s.name).filter((n): n is string => typeof n === "string");
   for (const v of validators) {
     const at = (...p: (string | number)[]) => fieldPath("validators", v.index, ...p);
     if (typeof v.site !== "string") continue;
     const site = sites.find((s) => s.name === v.site);
     if (!site) {
-      problems.add(at("site"), `unknown site ${JSON.stringify(v.site)}`, siteNames.length ? `use one of: ${siteNames.join(", ")}` : "declare the site under sites");
+      problems.add(
+        at("site"),
+        `unknown site ${JSON.stringify(v.site)}`,
+        siteNames.length ? `use one of: ${siteNames.join(", ")}` : "declare the site under sites",
+      );
       continue;
     }
     const services = site.services as unknown[];
     if (Array.isArray(services) && !services.includes("validators")) {
-      problems.add(at("site"), `site ${v.site} does not run the validators service`, `add validators to sites[${site.index}].services`);
+      problems.add(
+        at("site"),
+        `site ${v.site} does not run the validators service`,
+        `add validators to sites[${site.index}].services`,
+      );
     }
     const zones = (site.zones as unknown[]).filter((z): z is string => typeof z === "string");
     if (typeof v.zone === "string" && !zones.includes(v.zone)) {
-      problems.add(at("zone"), `zone ${JSON.stringify(v.zone)} is not a zone of site ${v.site}`, zones.length ? `use one of: ${zones.join(", ")}` : `declare zones on site ${v.site}`);
+      problems.add(
+        at("zone"),
+        `zone ${JSON.stringify(v.zone)} is not a zone of site ${v.site}`,
+        zones.length ? `use one of: ${zones.join(", ")}` : `declare zones on site ${v.site}`,
+      );
     }
   }
 }
 
-function checkParties(validators: Loose<Validator>[], parties: Loose<Party>[], problems: Problems): void {
+function checkParties(
+  validators: Loose<Validator>[],
+  parties: Loose<Party>[],
+  problems: Problems,
+): void {
   const partyNames = parties.map((p) => p.name).filter((n): n is string => typeof n === "string");
   const hosts = new Map<string, number>();
   for (const v of validators) {
@@ -296,12 +388,20 @@ function checkParties(validators: Loose<Validator>[], parties: Loose<Party>[], p
     list.forEach((p, i) => {
       if (typeof p !== "string") return;
       if (seen.has(p)) {
-        problems.add(fieldPath("validators", v.index, "parties", i), `party ${JSON.stringify(p)} is listed twice`, "list each party once");
+        problems.add(
+          fieldPath("validators", v.index, "parties", i),
+          `party ${JSON.stringify(p)} is listed twice`,
+          "list each party once",
+        );
         return;
       }
       seen.add(p);
       if (!partyNames.includes(p)) {
-        problems.add(fieldPath("validators", v.index, "parties", i), `unknown party ${JSON.stringify(p)}`, `declare it under parties with a threshold${partyNames.length ? `, or use one of: ${partyNames.join(", ")}` : ""}`);
+        problems.add(
+          fieldPath("validators", v.index, "parties", i),
+          `unknown party ${JSON.stringify(p)}`,
+          `declare it under parties with a threshold${partyNames.length ? `, or use one of: ${partyNames.join(", ")}` : ""}`,
+        );
         return;
       }
       hosts.set(p, (hosts.get(p) ?? 0) + 1);
@@ -314,7 +414,9 @@ function checkParties(validators: Loose<Validator>[], parties: Loose<Party>[], p
       problems.add(
         fieldPath("parties", party.index, "threshold"),
         `threshold ${party.threshold} is larger than the ${n} validator${n === 1 ? "" : "s"} hosting party ${party.name}`,
-        n > 0 ? `lower the threshold to at most ${n}, or host ${party.name} on more validators` : `host ${party.name} on validators (list it under their parties)`,
+        n > 0
+          ? `lower the threshold to at most ${n}, or host ${party.name} on more validators`
+          : `host ${party.name} on validators (list it under their parties)`,
       );
     }
   }

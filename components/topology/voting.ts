@@ -84,10 +84,20 @@ export interface PowerDistribution {
 /** Voting power per region, exact, sorted by power (largest first) then name. */
 export function powerByRegion(network: Pick<Network, "sites" | "validators">): PowerDistribution {
   const siteRegion = new Map(network.sites.map((s) => [s.name, s]));
-  const acc = new Map<string, { cloud: string; region: string; power: bigint; validators: string[]; sites: Set<string> }>();
+  const acc = new Map<
+    string,
+    { cloud: string; region: string; power: bigint; validators: string[]; sites: Set<string> }
+  >();
   for (const site of network.sites) {
     const key = `${site.cloud}/${site.region}`;
-    if (!acc.has(key)) acc.set(key, { cloud: site.cloud, region: site.region, power: 0n, validators: [], sites: new Set() });
+    if (!acc.has(key))
+      acc.set(key, {
+        cloud: site.cloud,
+        region: site.region,
+        power: 0n,
+        validators: [],
+        sites: new Set(),
+      });
     acc.get(key)!.sites.add(site.name);
   }
   let total = 0n;
@@ -109,11 +119,16 @@ export function powerByRegion(network: Pick<Network, "sites" | "validators">): P
     validators: e.validators,
     sites: [...e.sites],
   }));
-  regions.sort((a, b) => (a.power === b.power ? a.key.localeCompare(b.key) : a.power > b.power ? -1 : 1));
+  regions.sort((a, b) =>
+    a.power === b.power ? a.key.localeCompare(b.key) : a.power > b.power ? -1 : 1,
+  );
   return { total, regions };
 }
 
 /** Regions whose share is at or above `limit` (default 1/3: losing one would halt consensus). */
-export function regionsAtOrAbove(dist: PowerDistribution, limit: Fraction = fraction(1, 3)): RegionPower[] {
+export function regionsAtOrAbove(
+  dist: PowerDistribution,
+  limit: Fraction = fraction(1, 3),
+): RegionPower[] {
   return dist.regions.filter((r) => atLeast(r.power, dist.total, limit));
 }

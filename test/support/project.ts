@@ -27,7 +27,11 @@ export interface CliResult {
 
 /** Runs `drstack <args>` from the compiled tree, in `cwd` (default: the project root). */
 export function runCli(args: readonly string[], cwd = projectRoot()): CliResult {
-  const r = spawnSync(process.execPath, [path.join(distRoot(), "cli", "main.js"), ...args], { cwd, encoding: "utf8", timeout: 600_000 });
+  const r = spawnSync(process.execPath, [path.join(distRoot(), "cli", "main.js"), ...args], {
+    cwd,
+    encoding: "utf8",
+    timeout: 600_000,
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -51,7 +55,10 @@ export function planShipped(): Promise<StackPlan[]> {
 }
 
 /** Plans one stack of the project with extra config (`drstack:key` to string). */
-export function planWithConfig(stack: string, configOverrides: Record<string, string>): Promise<StackPlan> {
+export function planWithConfig(
+  stack: string,
+  configOverrides: Record<string, string>,
+): Promise<StackPlan> {
   return planStack(stack, { projectDir: projectRoot(), configOverrides });
 }
 
@@ -66,6 +73,9 @@ export function byType(plan: StackPlan, type: string): ResourceRecord[] {
 
 export function one(plan: StackPlan, type: string, name: string): ResourceRecord {
   const r = plan.resources.find((x) => x.type === type && x.name === name);
-  if (!r) throw new Error(`no ${type} named ${name} in stack ${plan.stack}; have: ${plan.resources.map((x) => `${x.type}/${x.name}`).join(", ")}`);
+  if (!r)
+    throw new Error(
+      `no ${type} named ${name} in stack ${plan.stack}; have: ${plan.resources.map((x) => `${x.type}/${x.name}`).join(", ")}`,
+    );
   return r;
 }
