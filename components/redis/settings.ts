@@ -286,3 +286,8 @@ export function checkRedisSettings(
       "set parallelSyncs: 1",
     );
 }
+
+/** The `check` of the `drstack:redis` config key: every cross-field problem, before any resource. */
+export function checkRedisConfig(value: unknown, path: string, problems: Problems): void {
+  normalizeRedisSettings(value, problems, path);
+}

@@ -6,6 +6,9 @@ import type { Network, Site } from "../topology/model";
 import type { SiteSettings } from "../topology/siteConfig";
 import { formatPercent, powerByRegion } from "../topology/voting";
 import { namespaceName, type NamespaceRole, namespaceRoles, siteLabels } from "./labels";
+import { RedisSentinel, type RedisFacts } from "../redis/RedisSentinel";
+import { normalizeRedisSettings } from "../redis/settings";
+import { Problems } from "../topology/errors";
 
 export interface DrSiteArgs {
   /** The validated network topology (shared by every stack). */
@@ -26,6 +29,8 @@ export interface SiteFacts {
   readonly namespaces: Partial<Record<NamespaceRole, string>>;
   readonly topologyConfigMap: string;
   readonly regionVotingShare: string;
+  /** Present when the site runs redis: its endpoints and password (secret). */
+  readonly redis?: RedisFacts;
 }
 
 /**
@@ -38,6 +43,7 @@ export class DrSite extends pulumi.ComponentResource {
   readonly namespaces: Partial<Record<NamespaceRole, Namespace>> = {};
   readonly topology: ConfigMap;
   readonly facts: SiteFacts;
+  readonly redis?: RedisSentinel;
 
   constructor(name: string, args: DrSiteArgs, opts?: pulumi.ComponentResourceOptions) {
     super("drstack:site:DrSite", name, {}, opts);
@@ -87,6 +93,16 @@ export class DrSite extends pulumi.ComponentResource {
 
     const dist = powerByRegion(network);
     const mine = dist.regions.find((r) => r.key === `${site.cloud}/${site.region}`);
+    if (site.services.includes("redis")) {
+      // Already validated with the stack config (SITE_CONFIG_KEYS.redis.check); this only applies defaults.
+      const redisSettings = normalizeRedisSettings(settings.structured.redis, new Problems());
+      this.redis = new RedisSentinel(
+        `${name}-redis`,
+        { network, site, settings: redisSettings, namespace: namespaceName(settings.namespacePrefix, "data") },
+        { ...child, dependsOn: [this.namespaces.data!] },
+      );
+    }
+
     this.facts = {
       site: site.name,
       role: site.role,
@@ -96,6 +112,7 @@ export class DrSite extends pulumi.ComponentResource {
       namespaces: Object.fromEntries(namespaceRoles(site).map((r) => [r, namespaceName(settings.namespacePrefix, r)])),
       topologyConfigMap: `${namespaceName(settings.namespacePrefix, "system")}/${topologyName}`,
       regionVotingShare: mine ? formatPercent(mine.share) : "0%",
+      ...(this.redis ? { redis: this.redis.facts } : {}),
     };
     this.registerOutputs({ facts: this.facts });
   }

@@ -5,6 +5,7 @@
 import { Problems } from "./errors";
 import type { Network, Site } from "./model";
 import { checkShape, type Shape, suggest } from "./shape";
+import { checkRedisConfig, REDIS_SHAPE } from "../redis/settings";
 
 export interface SiteSettings {
   /** The site (from network.yaml) this stack deploys. Required. */
@@ -26,6 +27,8 @@ interface KeySpec {
   readonly description: string;
   /** For structured values (objects in the stack file): their shape, checked field by field. */
   readonly shape?: Shape;
+  /** For structured values: cross-field checks after the shape check (add problems with field paths). */
+  readonly check?: (value: unknown, path: string, problems: Problems) => void;
   readonly default?: string;
   readonly pattern?: RegExp;
   readonly hint?: string;
@@ -41,6 +44,11 @@ export const SITE_CONFIG_KEYS: Record<string, KeySpec> = {
     default: "drstack",
     pattern: /^[a-z]([a-z0-9-]{0,40}[a-z0-9])?$/,
     hint: "use a DNS label of at most 42 characters, e.g. drstack",
+  },
+  redis: {
+    description: "Redis + Sentinel settings (JSON object; see docs/redis.md). Default: 1 master + 2 replicas, 3 sentinels.",
+    shape: REDIS_SHAPE,
+    check: checkRedisConfig,
   },
 };
 
@@ -69,7 +77,10 @@ export function readSiteSettings(config: Readonly<Record<string, string>>, probl
       } catch {
         parsed = value;
       }
-      if (checkShape(parsed, spec.shape, `config.${CONFIG_NAMESPACE}:${key}`, problems)) structured[key] = parsed;
+      if (checkShape(parsed, spec.shape, `config.${CONFIG_NAMESPACE}:${key}`, problems)) {
+        spec.check?.(parsed, `config.${CONFIG_NAMESPACE}:${key}`, problems);
+        structured[key] = parsed;
+      }
       continue;
     }
     if (spec.pattern && !spec.pattern.test(value)) {
