@@ -3,3 +3,6 @@ export * from "./settings";
 export * from "./patroni";
 export * from "./pgbackrest";
 export * from "./kubernetes";
+export * from "./workload";
+export * from "./facts";
+export * from "./PatroniCluster";

@@ -141,3 +141,48 @@ export function kubernetesPatroniEnvironment(
     postInit: conf(POST_INIT_FILE),
   };
 }
+
+/** One RBAC rule: core API group, a resource, its verbs. */
+export interface CoreRule {
+  readonly apiGroups: readonly [""];
+  readonly resources: readonly string[];
+  readonly verbs: readonly string[];
+}
+
+/**
+ * Exactly what Patroni 3.0.2's Kubernetes DCS calls (patroni/dcs/kubernetes.py): on the leader,
+ * config, sync and failover objects (Endpoints with `use_endpoints`, else ConfigMaps) it reads,
+ * lists, watches, creates, patches, and `patronictl remove` deletes the collection; it lists,
+ * watches and patches pods (its own role label and status); it creates the `<scope>-config`
+ * Service when missing. Nothing else, no wildcards.
+ */
+export function patroniRbacRules(useEndpoints = true): CoreRule[] {
+  return [
+    {
+      apiGroups: [""],
+      resources: [useEndpoints ? "endpoints" : "configmaps"],
+      verbs: ["get", "list", "watch", "create", "patch", "deletecollection"],
+    },
+    { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "patch"] },
+    { apiGroups: [""], resources: ["services"], verbs: ["create"] },
+  ];
+}
+
+/** Annotations that make the replication Service an internal (VPC-only) load balancer. */
+export function internalLoadBalancerAnnotations(
+  cloud: "aws" | "gcp",
+  hostname: string,
+): Record<string, string> {
+  const dns = { "external-dns.alpha.kubernetes.io/hostname": hostname };
+  return cloud === "aws"
+    ? {
+        ...dns,
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+      }
+    : {
+        ...dns,
+        "networking.gke.io/load-balancer-type": "Internal",
+        "networking.gke.io/internal-load-balancer-allow-global-access": "true",
+      };
+}
