@@ -10,9 +10,10 @@ import {
   UsageError,
 } from "./command";
 import { planCommand } from "./commands/plan";
+import { policyCommand } from "./commands/policy";
 
 /** Every command; each lives in cli/commands/<name>.ts. */
-export const COMMANDS: readonly Command[] = [planCommand];
+export const COMMANDS: readonly Command[] = [planCommand, policyCommand];
 
 const consoleIo: Io = {
   out: (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),

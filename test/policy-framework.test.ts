@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- tests poke at plain props */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";

@@ -2,6 +2,8 @@ import { expect } from "chai";
 import * as path from "node:path";
 import { loadNetwork } from "../components/topology/load";
 import type { Network } from "../components/topology/model";
+import { rule as minZones } from "../policies/rules/topology/min-zones-per-region";
+import { rule as partyHosting } from "../policies/rules/topology/party-hosting";
 import { rule as regionVotingPower } from "../policies/rules/topology/region-voting-power";
 import { networkFixture, runStackRule, topologyConfigMap } from "./support/policy";
 import { projectRoot } from "./support/project";
@@ -75,6 +77,97 @@ describe("rule region-voting-power", () => {
   it("is not applicable to a stack without a topology ConfigMap", async () => {
     expect((await runStackRule(regionVotingPower, [])).notApplicable).to.include(
       "no drstack topology",
+    );
+  });
+});
+
+describe("rule min-zones-per-region", () => {
+  it("passes regions with two zones, fails one with a single zone, honours minZones", async () => {
+    const ok = networkFixture();
+    expect((await runStackRule(minZones, [topologyConfigMap(ok)])).messages).to.deep.equal([]);
+    const one = {
+      ...ok,
+      sites: ok.sites.map((s) => (s.name === "west" ? { ...s, zones: ["us-west-2a"] } : s)),
+    };
+    const r = await runStackRule(minZones, [topologyConfigMap(one)]);
+    expect(r.messages).to.have.length(1);
+    expect(r.messages[0]).to.include("aws/us-west-2 (sites west) spans 1 zone (us-west-2a)");
+    expect(
+      (await runStackRule(minZones, [topologyConfigMap(ok)], { minZones: 3 })).messages,
+    ).to.have.length(4);
+  });
+
+  it("counts zones of every site in a region together", async () => {
+    const n = networkFixture();
+    const sites = [
+      ...n.sites.map((s) => (s.name === "west" ? { ...s, zones: ["us-west-2a"] } : s)),
+      { ...n.sites[2], name: "west2", zones: ["us-west-2b"] },
+    ];
+    expect(
+      (await runStackRule(minZones, [topologyConfigMap({ ...n, sites })])).messages,
+    ).to.deep.equal([]);
+  });
+});
+
+describe("rule party-hosting", () => {
+  const withParty = (threshold: number, hosts: string[]): Network => {
+    const n = networkFixture();
+    return {
+      ...n,
+      parties: [{ name: "operator", threshold }],
+      validators: n.validators.map((v) => ({
+        ...v,
+        parties: hosts.includes(v.name) ? ["operator"] : [],
+      })),
+    };
+  };
+
+  it("passes a party on 2 validators in 2 regions with threshold 1", async () => {
+    expect(
+      (await runStackRule(partyHosting, [topologyConfigMap(withParty(1, ["val-1", "val-3"]))]))
+        .messages,
+    ).to.deep.equal([]);
+  });
+
+  it("fails a party on a single validator", async () => {
+    const r = await runStackRule(partyHosting, [topologyConfigMap(withParty(1, ["val-1"]))]);
+    expect(r.messages[0]).to.include("party operator is hosted on 1 validator (val-1); at least 2");
+  });
+
+  it("fails hosts in a single region", async () => {
+    const r = await runStackRule(partyHosting, [
+      topologyConfigMap(withParty(1, ["val-1", "val-2"])),
+    ]);
+    expect(r.messages).to.have.length(1);
+    expect(r.messages[0]).to.include("hosted only in aws/us-east-1");
+  });
+
+  it("fails a threshold above the hosts, and one that cannot survive a host failure", async () => {
+    expect(
+      (await runStackRule(partyHosting, [topologyConfigMap(withParty(3, ["val-1", "val-3"]))]))
+        .messages[0],
+    ).to.include("can never confirm");
+    expect(
+      (await runStackRule(partyHosting, [topologyConfigMap(withParty(2, ["val-1", "val-3"]))]))
+        .messages[0],
+    ).to.include("with 1 host down it cannot confirm");
+    expect(
+      (
+        await runStackRule(partyHosting, [topologyConfigMap(withParty(2, ["val-1", "val-3"]))], {
+          toleratedHostFailures: 0,
+        })
+      ).messages,
+    ).to.deep.equal([]);
+  });
+
+  it("fails a validator hosting an undeclared party", async () => {
+    const n = withParty(1, ["val-1", "val-3"]);
+    const bad = {
+      ...n,
+      validators: n.validators.map((v) => (v.name === "val-5" ? { ...v, parties: ["ghost"] } : v)),
+    };
+    expect((await runStackRule(partyHosting, [topologyConfigMap(bad)])).messages[0]).to.include(
+      "hosts party ghost, which is not declared",
     );
   });
 });

@@ -1,6 +1,14 @@
 import { expect } from "chai";
+import { rule as validatorsPerSite } from "../policies/rules/validators/validators-per-site";
 import { rule as singleSigner } from "../policies/rules/validators/single-signer";
-import { changed, resource, runStackRule, validatorStatefulSet } from "./support/policy";
+import {
+  changed,
+  networkFixture,
+  resource,
+  runStackRule,
+  topologyConfigMap,
+  validatorStatefulSet,
+} from "./support/policy";
 
 describe("rule single-signer", () => {
   const sts = validatorStatefulSet("val-a");
@@ -65,5 +73,63 @@ describe("rule single-signer", () => {
     expect(
       (await runStackRule(singleSigner, [changed(db, "spec.replicas", 3)])).messages,
     ).to.deep.equal([]);
+  });
+});
+
+describe("rule validators-per-site", () => {
+  it("passes two zone-pinned validators of a site on distinct zones", async () => {
+    const a = validatorStatefulSet("val-1", "us-east-1a");
+    const b = validatorStatefulSet("val-2", "us-east-1b");
+    expect(
+      (await runStackRule(validatorsPerSite, [topologyConfigMap(), a, b])).messages,
+    ).to.deep.equal([]);
+  });
+
+  it("fails a site declaring one validator", async () => {
+    const n = networkFixture();
+    const one = { ...n, validators: n.validators.filter((v) => v.name !== "val-6") };
+    expect(
+      (await runStackRule(validatorsPerSite, [topologyConfigMap(one)])).messages,
+    ).to.deep.equal(["site west runs 1 validator (val-5); at least 2 are required"]);
+  });
+
+  it("fails a site whose validators share one zone", async () => {
+    const n = networkFixture();
+    const same = {
+      ...n,
+      validators: n.validators.map((v) => (v.name === "val-6" ? { ...v, zone: "us-west-2a" } : v)),
+    };
+    expect(
+      (await runStackRule(validatorsPerSite, [topologyConfigMap(same)])).messages[0],
+    ).to.include("site west's validators (val-5, val-6) all run in us-west-2a");
+  });
+
+  it("fails deployed validators on one zone, unpinned, or pinned to another zone than declared", async () => {
+    const a = validatorStatefulSet("val-1", "us-east-1a");
+    const b = validatorStatefulSet("val-2", "us-east-1a");
+    const r = await runStackRule(validatorsPerSite, [topologyConfigMap(), a, b]);
+    expect(r.messages).to.include(
+      "validator val-2 is pinned to us-east-1a but the topology declares us-east-1b",
+    );
+    expect(
+      r.messages.some((m) =>
+        m.includes("site primary deploys its validators (val-1, val-2) on 1 zone"),
+      ),
+    ).to.equal(true);
+    const unpinned = changed(
+      validatorStatefulSet("val-2", "us-east-1b"),
+      "spec.template.spec.affinity",
+      undefined,
+    );
+    expect(
+      (await runStackRule(validatorsPerSite, [topologyConfigMap(), a, unpinned])).messages[0],
+    ).to.include("validator val-2 is not pinned to one zone");
+  });
+
+  it("fails a site deploying a single validator workload", async () => {
+    const r = await runStackRule(validatorsPerSite, [validatorStatefulSet("val-1", "us-east-1a")]);
+    expect(r.messages).to.deep.equal([
+      "site primary deploys 1 validator workload (val-1); at least 2 are required",
+    ]);
   });
 });

@@ -139,3 +139,23 @@ export function topologies(resources: readonly { type: string; urn: string; prop
   }
   return { docs: [...seen.values()], errors };
 }
+
+/** The zone a pod template is pinned to (required node affinity `In` one zone, nodeSelector, or label). */
+export function pinnedZone(
+  template: { metadata?: Props; spec?: Props } | undefined,
+): string | undefined {
+  const spec = template?.spec ?? {};
+  const terms: Props[] =
+    spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
+      ?.nodeSelectorTerms ?? [];
+  const zones = new Set<string>();
+  for (const t of terms) {
+    for (const e of t.matchExpressions ?? []) {
+      if (e.key === "topology.kubernetes.io/zone" && e.operator === "In")
+        for (const v of e.values ?? []) zones.add(v);
+    }
+  }
+  if (zones.size === 1) return [...zones][0];
+  if (zones.size > 1) return undefined;
+  return spec.nodeSelector?.["topology.kubernetes.io/zone"];
+}

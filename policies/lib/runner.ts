@@ -14,6 +14,7 @@ import type { ResourceRecord } from "../../planner/monitor";
 import { NotApplicable, policyResources, resourceArgs, type ResourceSpec, stackArgs } from "./args";
 import type { RuleSettings } from "./config";
 import { resolveSettings } from "./config";
+import { isTopologyConfigMap } from "./k8s";
 import type { DrRule } from "./rule";
 
 /** What the runner needs of a plan (a `StackPlan` fits). */
@@ -161,7 +162,11 @@ export async function runPolicies(
     const args = stackArgs(resources, settings.get(rule.name)?.config ?? {});
     const report = (message: string, urn?: string) => {
       const rec = urn ? byUrn.get(urn) : undefined;
-      const where = stack === NETWORK_SCOPE && urn ? (stackOfUrn(urn) ?? stack) : stack;
+      // Network-wide facts (the topology) belong to no one stack; a workload belongs to its own.
+      const where =
+        stack === NETWORK_SCOPE && rec && !isTopologyConfigMap(rec.type, stateOf(rec))
+          ? (stackOfUrn(rec.urn) ?? stack)
+          : stack;
       violations.push({
         rule: rule.name,
         area: rule.area,

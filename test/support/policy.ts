@@ -17,7 +17,7 @@ import type { DrResourceRule, DrRule, DrStackRule } from "../../policies/lib/rul
 import type { Network } from "../../components/topology/model";
 
 export type { ResourceSpec };
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 
 export const TEST_STACK = "test";
 export const TEST_PROJECT = "drstack";
