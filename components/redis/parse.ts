@@ -105,3 +105,38 @@ export function sentinelMonitors(text: string): SentinelMonitor[] {
   }
   return [...monitors].map(([masterName, m]) => ({ masterName, ...m }));
 }
+
+type Obj = Record<string, unknown>;
+interface PodLike {
+  metadata?: { labels?: Record<string, string> };
+  spec?: {
+    containers?: { command?: string[]; args?: string[]; image?: string }[];
+    volumes?: Obj[];
+  };
+}
+
+function commandsOf(tpl: PodLike | undefined): string[] {
+  return (tpl?.spec?.containers ?? []).flatMap((c) =>
+    [...(c.command ?? []), ...(c.args ?? [])].map(String),
+  );
+}
+
+/** Whether a pod template runs Redis Sentinel (by its command, or the standard name label). */
+export function runsSentinel(tpl: PodLike | undefined): boolean {
+  if (tpl?.metadata?.labels?.["app.kubernetes.io/name"] === "redis-sentinel") return true;
+  return commandsOf(tpl).some((c) => /(^|\/)redis-sentinel$/.test(c) || c === "--sentinel");
+}
+
+/** Whether a pod template runs a Redis server (not a sentinel). */
+export function runsRedisServer(tpl: PodLike | undefined): boolean {
+  if (runsSentinel(tpl)) return false;
+  if (tpl?.metadata?.labels?.["app.kubernetes.io/name"] === "redis") return true;
+  return commandsOf(tpl).some((c) => /(^|\/)redis-server$/.test(c));
+}
+
+/** Names of the ConfigMaps a pod template mounts. */
+export function mountedConfigMaps(tpl: PodLike | undefined): string[] {
+  return (tpl?.spec?.volumes ?? [])
+    .map((v) => (v.configMap as { name?: string } | undefined)?.name)
+    .filter((n): n is string => typeof n === "string");
+}
