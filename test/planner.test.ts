@@ -39,7 +39,14 @@ describe("offline planner", () => {
       expect(k8s).to.not.be.empty;
       for (const r of k8s) {
         expect(r.provider, r.urn).to.equal(`${provider.urn}::${provider.id}`);
-        expect(r.urn, r.urn).to.match(/::drstack:site:DrSite\$kubernetes:/);
+        expect(r.urn, r.urn).to.match(
+          /::drstack:site:DrSite\$([a-z]+:[a-z]+:[A-Za-z]+\$)*kubernetes:/,
+        );
+        // Its parent chain leads to the site.
+        let parent = r.parent;
+        const byUrn = new Map(plan.resources.map((x) => [x.urn, x]));
+        while (parent && parent !== site.urn) parent = byUrn.get(parent)?.parent;
+        expect(parent, r.urn).to.equal(site.urn);
       }
       const direct = plan.resources.filter((r) => r.parent === site.urn);
       expect(direct.every((r) => r.name.startsWith(`${plan.stack}-`))).to.equal(true);
