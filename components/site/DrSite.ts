@@ -9,6 +9,8 @@ import { namespaceName, type NamespaceRole, namespaceRoles, siteLabels } from ".
 import { RedisSentinel, type RedisFacts } from "../redis/RedisSentinel";
 import { normalizeRedisSettings } from "../redis/settings";
 import { Problems } from "../topology/errors";
+import { normalizeValidatorSettings } from "../validators/settings";
+import { type ValidatorFacts, ValidatorSet } from "../validators/ValidatorSet";
 
 export interface DrSiteArgs {
   /** The validated network topology (shared by every stack). */
@@ -31,6 +33,8 @@ export interface SiteFacts {
   readonly regionVotingShare: string;
   /** Present when the site runs redis: its endpoints and password (secret). */
   readonly redis?: RedisFacts;
+  /** Present when the site runs validators: each validator (zone, power, key Secret) and the gateway. */
+  readonly validators?: ValidatorFacts;
 }
 
 /**
@@ -44,6 +48,7 @@ export class DrSite extends pulumi.ComponentResource {
   readonly topology: ConfigMap;
   readonly facts: SiteFacts;
   readonly redis?: RedisSentinel;
+  readonly validators?: ValidatorSet;
 
   constructor(name: string, args: DrSiteArgs, opts?: pulumi.ComponentResourceOptions) {
     super("drstack:site:DrSite", name, {}, opts);
@@ -93,6 +98,19 @@ export class DrSite extends pulumi.ComponentResource {
 
     const dist = powerByRegion(network);
     const mine = dist.regions.find((r) => r.key === `${site.cloud}/${site.region}`);
+    if (site.services.includes("validators")) {
+      // Validated with the stack config (SITE_CONFIG_KEYS.validators.check); this applies defaults.
+      this.validators = new ValidatorSet(
+        `${name}-validators`,
+        {
+          network,
+          site,
+          settings: normalizeValidatorSettings(settings.structured.validators, new Problems()),
+          namespace: namespaceName(settings.namespacePrefix, "validators"),
+        },
+        { ...child, dependsOn: [this.namespaces.validators!] },
+      );
+    }
     if (site.services.includes("redis")) {
       // Already validated with the stack config (SITE_CONFIG_KEYS.redis.check); this only applies defaults.
       const redisSettings = normalizeRedisSettings(settings.structured.redis, new Problems());
@@ -113,6 +131,7 @@ export class DrSite extends pulumi.ComponentResource {
       topologyConfigMap: `${namespaceName(settings.namespacePrefix, "system")}/${topologyName}`,
       regionVotingShare: mine ? formatPercent(mine.share) : "0%",
       ...(this.redis ? { redis: this.redis.facts } : {}),
+      ...(this.validators ? { validators: this.validators.facts } : {}),
     };
     this.registerOutputs({ facts: this.facts });
   }

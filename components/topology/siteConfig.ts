@@ -6,6 +6,7 @@ import { Problems } from "./errors";
 import type { Network, Site } from "./model";
 import { checkShape, type Shape, suggest } from "./shape";
 import { checkRedisConfig, REDIS_SHAPE } from "../redis/settings";
+import { checkValidatorsConfig, VALIDATORS_SHAPE } from "../validators/settings";
 
 export interface SiteSettings {
   /** The site (from network.yaml) this stack deploys. Required. */
@@ -49,6 +50,12 @@ export const SITE_CONFIG_KEYS: Record<string, KeySpec> = {
     description: "Redis + Sentinel settings (JSON object; see docs/redis.md). Default: 1 master + 2 replicas, 3 sentinels.",
     shape: REDIS_SHAPE,
     check: checkRedisConfig,
+  },
+  validators: {
+    description:
+      "Validator settings (JSON object; see components/validators/settings.ts). Default: image cometbft/cometbft:v0.38.17, 500m CPU / 2Gi, 100Gi state, ClusterIP gateway, key Secret {validator}-keys.",
+    shape: VALIDATORS_SHAPE,
+    check: checkValidatorsConfig,
   },
 };
 

@@ -1,0 +1,4 @@
+export * from "./labels";
+export * from "./render";
+export * from "./settings";
+export * from "./ValidatorSet";
