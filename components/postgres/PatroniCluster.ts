@@ -83,6 +83,7 @@ export class PatroniCluster extends pulumi.ComponentResource {
     const cipherPass = password("backup-cipher", 64);
     let secrets: pulumi.Output<PostgresSecrets>;
     let primary: pulumi.Output<PrimaryEndpoint> | undefined;
+    let theirs: pulumi.Output<PostgresSecrets> | undefined;
     if (standby) {
       const ref = new pulumi.StackReference(
         `${name}-primary-stack`,
@@ -93,7 +94,11 @@ export class PatroniCluster extends pulumi.ComponentResource {
         .getOutput("postgres")
         .apply((v) => primaryFromOutputs(v, settings.primaryStack));
       primary = facts.apply((f) => f.endpoint);
-      secrets = pulumi.secret(facts.apply((f) => f.secrets));
+      theirs = pulumi.secret(facts.apply((f) => f.secrets));
+      // The site exports the primary's role passwords (the data is theirs) with its own repo1 passphrase.
+      secrets = pulumi.secret(
+        pulumi.all([theirs, cipherPass]).apply(([t, own]) => ({ ...t, cipherPass: own })),
+      );
     } else {
       secrets = pulumi.secret(
         pulumi
@@ -118,13 +123,13 @@ export class PatroniCluster extends pulumi.ComponentResource {
       {
         metadata: meta(`${scope}-credentials`),
         type: "Opaque",
-        stringData: pulumi.all([secrets, cipherPass]).apply(([s, own]) => ({
+        stringData: pulumi.all([secrets, theirs]).apply(([s, t]) => ({
           [SECRET_KEYS.superuser]: s.superuser,
           [SECRET_KEYS.replication]: s.replication,
           [SECRET_KEYS.rewind]: s.rewind,
           [SECRET_KEYS.app]: s.app,
-          [SECRET_KEYS.cipherPass]: own,
-          ...(standby ? { [SECRET_KEYS.primaryCipherPass]: s.cipherPass } : {}),
+          [SECRET_KEYS.cipherPass]: s.cipherPass,
+          ...(t ? { [SECRET_KEYS.primaryCipherPass]: t.cipherPass } : {}),
         })),
       },
       { ...child, additionalSecretOutputs: ["data", "stringData"] },
@@ -252,19 +257,17 @@ export class PatroniCluster extends pulumi.ComponentResource {
       standby,
     };
     this.statefulSet = new StatefulSet(
-      `${name}`,
+      `${name}-patroni`,
       {
         metadata: meta(scope),
-        spec: pulumi
-          .all([configHash, args.namespace])
-          .apply(
-            ([hash, ns]) =>
-              patroniStatefulSetSpec(settings, {
-                ...names,
-                namespace: ns,
-                configHash: hash,
-              }) as unknown as k8s.apps.v1.StatefulSetSpec,
-          ),
+        spec: pulumi.all([configHash, args.namespace]).apply(
+          ([hash, ns]) =>
+            patroniStatefulSetSpec(settings, {
+              ...names,
+              namespace: ns,
+              configHash: hash,
+            }) as unknown as k8s.apps.v1.StatefulSetSpec,
+        ),
       },
       { ...child, dependsOn: [role, sa, secret, this.configMap, headless] },
     );

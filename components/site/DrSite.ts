@@ -9,6 +9,9 @@ import { namespaceName, type NamespaceRole, namespaceRoles, siteLabels } from ".
 import { RedisSentinel, type RedisFacts } from "../redis/RedisSentinel";
 import { normalizeRedisSettings } from "../redis/settings";
 import { Problems } from "../topology/errors";
+import { PatroniCluster } from "../postgres/PatroniCluster";
+import type { PostgresFacts } from "../postgres/facts";
+import { normalizePostgresSettings } from "../postgres/settings";
 import { normalizeValidatorSettings } from "../validators/settings";
 import { type ValidatorFacts, ValidatorSet } from "../validators/ValidatorSet";
 
@@ -33,6 +36,8 @@ export interface SiteFacts {
   readonly regionVotingShare: string;
   /** Present when the site runs redis: its endpoints and password (secret). */
   readonly redis?: RedisFacts;
+  /** Present when the site runs postgres: replication endpoint, repository, credentials (secret). */
+  readonly postgres?: PostgresFacts;
   /** Present when the site runs validators: each validator (zone, power, key Secret) and the gateway. */
   readonly validators?: ValidatorFacts;
 }
@@ -48,6 +53,7 @@ export class DrSite extends pulumi.ComponentResource {
   readonly topology: ConfigMap;
   readonly facts: SiteFacts;
   readonly redis?: RedisSentinel;
+  readonly postgres?: PatroniCluster;
   readonly validators?: ValidatorSet;
 
   constructor(name: string, args: DrSiteArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -120,6 +126,22 @@ export class DrSite extends pulumi.ComponentResource {
         { ...child, dependsOn: [this.namespaces.data!] },
       );
     }
+    if (site.services.includes("postgres")) {
+      // Validated with the stack config (SITE_CONFIG_KEYS.postgres.check); this applies defaults.
+      const pgProblems = new Problems();
+      const pgSettings = normalizePostgresSettings(
+        settings.structured.postgres,
+        network,
+        site,
+        pgProblems,
+      );
+      pgProblems.throwIfAny("drstack:postgres is invalid");
+      this.postgres = new PatroniCluster(
+        `${name}-postgres`,
+        { site, settings: pgSettings, namespace: this.namespaces.data!.metadata.name },
+        { ...child, dependsOn: [this.namespaces.data!] },
+      );
+    }
 
     this.facts = {
       site: site.name,
@@ -131,6 +153,7 @@ export class DrSite extends pulumi.ComponentResource {
       topologyConfigMap: `${namespaceName(settings.namespacePrefix, "system")}/${topologyName}`,
       regionVotingShare: mine ? formatPercent(mine.share) : "0%",
       ...(this.redis ? { redis: this.redis.facts } : {}),
+      ...(this.postgres ? { postgres: this.postgres.facts } : {}),
       ...(this.validators ? { validators: this.validators.facts } : {}),
     };
     this.registerOutputs({ facts: this.facts });

@@ -5,6 +5,7 @@
 import { Problems } from "./errors";
 import type { Network, Site } from "./model";
 import { checkShape, type Shape, suggest } from "./shape";
+import { checkPostgresValue, POSTGRES_SHAPE } from "../postgres/settings";
 import { checkRedisConfig, REDIS_SHAPE } from "../redis/settings";
 import { checkValidatorsConfig, VALIDATORS_SHAPE } from "../validators/settings";
 
@@ -56,6 +57,12 @@ export const SITE_CONFIG_KEYS: Record<string, KeySpec> = {
       "Validator settings (JSON object; see components/validators/settings.ts). Default: image cometbft/cometbft:v0.38.17, 500m CPU / 2Gi, 100Gi state, ClusterIP gateway, key Secret {validator}-keys.",
     shape: VALIDATORS_SHAPE,
     check: checkValidatorsConfig,
+  },
+  postgres: {
+    description:
+      "Patroni PostgreSQL settings (JSON object; see docs/postgres.md). Default: 3 members in a primary site, 2 in a standby; ttl 10, loopWait 2, retryTimeout 4; synchronous mode in the primary.",
+    shape: POSTGRES_SHAPE,
+    check: checkPostgresValue,
   },
 };
 
