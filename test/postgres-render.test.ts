@@ -319,6 +319,71 @@ describe("postgres renderers", () => {
     });
   });
 
+  describe("pgbackrest (2.45) reads the rendered configs", function () {
+    this.timeout(120_000);
+    /** `pgbackrest info` with `text` as its config; only option parsing and repo access happen. */
+    function pgbackrestInfo(text: string, stanza: string): string {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drstack-pgbr-"));
+      fs.writeFileSync(path.join(dir, "pgbackrest.conf"), text);
+      const r = spawnSync(
+        "pgbackrest",
+        [
+          `--config=${path.join(dir, "pgbackrest.conf")}`,
+          `--stanza=${stanza}`,
+          `--lock-path=${dir}`,
+          `--log-path=${dir}`,
+          "--log-level-console=warn",
+          "--io-timeout=1",
+          "info",
+        ],
+        {
+          env: {
+            PATH: "/usr/bin:/bin",
+            PGBACKREST_REPO1_CIPHER_PASS: "x",
+            PGBACKREST_REPO2_CIPHER_PASS: "y",
+          },
+          encoding: "utf8",
+          timeout: 60_000,
+        },
+      );
+      fs.rmSync(dir, { recursive: true, force: true });
+      return `${r.stdout}${r.stderr}`;
+    }
+
+    it("accepts every option of the S3, GCS and primary-repo configs", () => {
+      for (const text of [
+        renderPgBackRestConfig(sitePgBackRestSpec(primarySettings)),
+        renderPgBackRestConfig(sitePgBackRestSpec(drSettings)),
+        renderPgBackRestConfig(primaryRepoPgBackRestSpec(endpoint)),
+      ]) {
+        const out = pgbackrestInfo(text, primarySettings.scope);
+        expect(out).to.include(`stanza: ${primarySettings.scope}`);
+        expect(out).to.not.match(/invalid option|not valid|ERROR: \[0(31|32|37)\]/);
+      }
+      // The check is real: an unknown option is reported.
+      expect(
+        pgbackrestInfo(
+          `${renderPgBackRestConfig(sitePgBackRestSpec(primarySettings))}repo1-bogus=1\n`,
+          primarySettings.scope,
+        ),
+      ).to.match(/invalid option 'repo1-bogus'/);
+    });
+
+    it("opens the drill's encrypted posix repository (empty: no stanza yet)", () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drstack-repo-"));
+      const out = pgbackrestInfo(
+        renderPgBackRestConfig({
+          stanza: "drill",
+          pgDataDir: path.join(dir, "data"),
+          repos: [{ type: "posix", path: dir, cipherPass: "one" }],
+        }),
+        "drill",
+      );
+      fs.rmSync(dir, { recursive: true, force: true });
+      expect(out).to.match(/stanza: drill\s+status: error \(missing stanza path\)/);
+    });
+  });
+
   describe("timing rule loop_wait + 2 * retry_timeout <= ttl", () => {
     it("reports a violation at the ttl field path with the fix", () => {
       const problems = new Problems("stacks/Pulumi.primary.yaml");
