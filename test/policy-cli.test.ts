@@ -107,3 +107,20 @@ describe("drstack policy", () => {
     expect(mandatoryCount(report)).to.equal(0);
   });
 });
+
+describe("policy workflow", () => {
+  it("runs the offline check on pull requests and previews with the pack only when a token exists", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { parse } = require("yaml") as typeof import("yaml");
+    const wf = parse(
+      fs.readFileSync(path.join(projectRoot(), ".github", "workflows", "policy.yml"), "utf8"),
+    );
+    expect(wf.on).to.have.property("pull_request");
+    const steps = wf.jobs.offline.steps.map((s: { run?: string }) => s.run ?? "").join("\n");
+    expect(steps).to.include("npm ci").and.include("policy --all --format markdown");
+    expect(wf.jobs.preview.if).to.include("enabled == 'true'");
+    expect(wf.jobs.preview.steps.map((s: { run?: string }) => s.run ?? "").join("\n")).to.include(
+      "--policy-pack policies",
+    );
+  });
+});

@@ -18,6 +18,8 @@ const { getPulumiType } = require("@pulumi/policy/policy") as {
   getPulumiType(cls: unknown): string | undefined;
 };
 
+const NO_TAGS: ReadonlyMap<string, string> = new Map();
+
 /** Raised by `notApplicable()`; the runner records the rule as not applicable. */
 export class NotApplicable extends Error {
   constructor(readonly reason?: string) {
@@ -76,11 +78,11 @@ export function resourceArgs(spec: ResourceSpec, config: object = {}): ResourceV
     name: spec.name,
     opts: policyOptions(spec),
     ...(spec.provider ? { provider: spec.provider } : {}),
-    stackTags: new Map(),
+    stackTags: NO_TAGS,
     isType: (cls) => isTypeOf(type, cls),
     asType: ((cls: unknown) =>
       isTypeOf(type, cls) ? props : undefined) as ResourceValidationArgs["asType"],
-    getConfig: <T extends object>() => structuredClone(config) as T,
+    getConfig: <T extends object>() => ({ ...config }) as T,
     notApplicable: throwNotApplicable,
   };
 }
@@ -120,8 +122,8 @@ export function policyResources(specs: readonly ResourceSpec[]): PolicyResource[
 export function stackArgs(resources: PolicyResource[], config: object = {}): StackValidationArgs {
   return {
     resources,
-    stackTags: new Map(),
-    getConfig: <T extends object>() => structuredClone(config) as T,
+    stackTags: NO_TAGS,
+    getConfig: <T extends object>() => ({ ...config }) as T,
     notApplicable: throwNotApplicable,
   };
 }

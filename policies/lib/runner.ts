@@ -55,6 +55,8 @@ export interface PolicyReport {
   readonly resourcesChecked: number;
   /** Rule invocations (resource rule x resource + stack rule x stack). */
   readonly evaluations: number;
+  /** Time spent in each rule, in milliseconds. */
+  readonly ruleMs: Readonly<Record<string, number>>;
   readonly durationMs: number;
 }
 
@@ -130,6 +132,7 @@ export async function runPolicies(
   const violations: Violation[] = [];
   const notApplicable: Record<string, string[]> = {};
   let evaluations = 0;
+  const timings: Record<string, number> = {};
   let resourcesChecked = 0;
   const active = rules.filter((r) => levelOf(settings.get(r.name), r) !== "disabled");
   const reportLevel = (r: DrRule): "advisory" | "mandatory" =>
@@ -141,24 +144,31 @@ export async function runPolicies(
     report: (message: string, urn?: string) => void,
   ): Promise<void> => {
     evaluations++;
+    const t = performance.now();
     try {
-      await fn();
+      const r = fn();
+      if (r && typeof (r as Promise<unknown>).then === "function") await r;
     } catch (e) {
       if (e instanceof NotApplicable)
         (notApplicable[rule.name] ??= []).push(e.reason ?? "not applicable");
       else report(`rule error: ${(e as Error).message}`);
     }
+    timings[rule.name] = (timings[rule.name] ?? 0) + performance.now() - t;
   };
 
+  const built = new Map<readonly ResourceRecord[], PolicyResource[]>();
   const stackRule = async (
     rule: DrRule & { kind: "stack" },
     stack: string,
     records: readonly ResourceRecord[],
     byUrn: ReadonlyMap<string, ResourceRecord>,
   ) => {
-    const resources: PolicyResource[] = policyResources(
-      records.map((rec) => spec(rec, stateOf(rec), byUrn)),
-    );
+    // Built once per stack and shared by its stack rules (the analyzer builds them per rule).
+    let resources = built.get(records);
+    if (!resources) {
+      resources = policyResources(records.map((rec) => spec(rec, stateOf(rec), byUrn)));
+      built.set(records, resources);
+    }
     const args = stackArgs(resources, settings.get(rule.name)?.config ?? {});
     const report = (message: string, urn?: string) => {
       const rec = urn ? byUrn.get(urn) : undefined;
@@ -188,6 +198,8 @@ export async function runPolicies(
     for (const r of plan.resources) allByUrn.set(r.urn, r);
     allRecords.push(...plan.resources);
     resourcesChecked += plan.resources.length;
+    // One argument bag per resource, shared by the resource rules (each gets its own getConfig).
+    const argsList = plan.resources.map((rec) => resourceArgs(spec(rec, rec.inputs, byUrn)));
     for (const rule of active) {
       if (rule.kind === "resource") {
         const validations = Array.isArray(rule.validateResource)
@@ -196,8 +208,10 @@ export async function runPolicies(
             ? [rule.validateResource]
             : [];
         const config = settings.get(rule.name)?.config ?? {};
-        for (const rec of plan.resources) {
-          const args = resourceArgs(spec(rec, rec.inputs, byUrn), config);
+        const getConfig = <T extends object>() => ({ ...config }) as T;
+        for (const [i, rec] of plan.resources.entries()) {
+          const args = argsList[i];
+          args.getConfig = getConfig;
           const report = (message: string) => {
             violations.push({
               rule: rule.name,
@@ -241,6 +255,7 @@ export async function runPolicies(
     notApplicable,
     resourcesChecked,
     evaluations,
+    ruleMs: timings,
     durationMs: performance.now() - started,
   };
 }
