@@ -1,6 +1,6 @@
 /**
  * The rendered configs run by the real redis-server and redis-sentinel (Debian packages): a
- * master, a replica and three sentinels on loopback ports 16350-16359, read back with CONFIG GET
+ * master, two replicas and three sentinels on loopback ports 16350-16359, read back with CONFIG GET
  * and SENTINEL MASTER, auth checked, the split-brain guard exercised; stopped by PID.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -19,7 +19,13 @@ import { redisInitScript, sentinelInitScript } from "../components/redis/scripts
 import { Problems } from "../components/topology/errors";
 
 const PASSWORD = "s3cretTestPassw0rd";
-const PORTS = { master: 16350, replica: 16351, sentinels: [16352, 16353, 16354], scratch: 16355 };
+const PORTS = {
+  master: 16350,
+  replica: 16351,
+  replica2: 16356,
+  sentinels: [16352, 16353, 16354],
+  scratch: 16355,
+};
 
 function need(tool: string): string {
   const r = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" });
@@ -109,6 +115,16 @@ describe("redis renderers under the real redis-server and redis-sentinel", funct
         replicaOf: { host: "127.0.0.1", port: PORTS.master },
       }),
     );
+    start(
+      "redis-server",
+      "replica2",
+      renderRedisConfig(settings, {
+        ...local,
+        port: PORTS.replica2,
+        dataDir: dataDir("replica2"),
+        replicaOf: { host: "127.0.0.1", port: PORTS.master },
+      }),
+    );
     PORTS.sentinels.forEach((port, i) =>
       start(
         "redis-sentinel",
@@ -121,13 +137,15 @@ describe("redis renderers under the real redis-server and redis-sentinel", funct
         }),
       ),
     );
-    await until("the replica to sync", () =>
-      cli(PORTS.replica, ["INFO", "replication"]).includes("master_link_status:up"),
+    await until("the replicas to sync", () =>
+      [PORTS.replica, PORTS.replica2].every((p) =>
+        cli(p, ["INFO", "replication"]).includes("master_link_status:up"),
+      ),
     );
     await until("the sentinels to find each other and the replica", () =>
       PORTS.sentinels.every((p) => {
         const m = pairs(cli(p, ["SENTINEL", "MASTER", settings.masterName]));
-        return m["num-other-sentinels"] === "2" && m["num-slaves"] === "1";
+        return m["num-other-sentinels"] === "2" && m["num-slaves"] === "2";
       }),
     );
   });
@@ -175,7 +193,7 @@ describe("redis renderers under the real redis-server and redis-sentinel", funct
   });
 
   it("requires the password on Redis and on the sentinels", () => {
-    for (const port of [PORTS.master, PORTS.replica, ...PORTS.sentinels]) {
+    for (const port of [PORTS.master, PORTS.replica, PORTS.replica2, ...PORTS.sentinels]) {
       expect(cli(port, ["PING"], null), `port ${port}`).to.match(/NOAUTH/);
       expect(cli(port, ["PING"], "wrong-password"), `port ${port}`).to.match(
         /WRONGPASS|invalid password/i,
@@ -184,14 +202,14 @@ describe("redis renderers under the real redis-server and redis-sentinel", funct
     }
   });
 
-  it("an isolated master stops taking writes after min-replicas-max-lag, and resumes with its replica", async () => {
+  it("an isolated master stops taking writes after min-replicas-max-lag, and resumes with its replicas", async () => {
     expect(cli(PORTS.master, ["SET", "k", "before"])).to.equal("OK");
     await until(
       "the write to reach the replica",
       () => cli(PORTS.replica, ["GET", "k"]) === "before",
     );
-    const replica = procs[1];
-    process.kill(replica.pid!, "SIGSTOP"); // cut off: no more acks
+    const replicas = [procs[1], procs[2]];
+    for (const r of replicas) process.kill(r.pid!, "SIGSTOP"); // cut off: no more acks
     try {
       const t0 = Date.now();
       await until(
@@ -202,7 +220,7 @@ describe("redis renderers under the real redis-server and redis-sentinel", funct
       // Measured: the guard engages within the lag (1s) plus the 1s ack period.
       expect(Date.now() - t0).to.be.below(5_000);
     } finally {
-      process.kill(replica.pid!, "SIGCONT");
+      for (const r of replicas) process.kill(r.pid!, "SIGCONT");
     }
     await until("writes to resume", () => cli(PORTS.master, ["SET", "k", "after"]) === "OK");
   });
@@ -328,6 +346,55 @@ describe("redis renderers under the real redis-server and redis-sentinel", funct
       await until(
         "the scripted sentinel to monitor the master",
         () => pairs(cli(PORTS.scratch, ["SENTINEL", "MASTER", "drstack"])).flags === "master",
+      );
+    });
+  });
+
+  describe("a real failover with the rendered settings", () => {
+    it("promotes a replica when the master stops; the new master takes writes; the old one rejoins as a replica", async () => {
+      const master = procs[0];
+      const t0 = Date.now();
+      process.kill(master.pid!, "SIGSTOP");
+      let promoted = 0;
+      try {
+        await until(
+          "the sentinels to promote a replica",
+          () => {
+            const [, port] = cli(PORTS.sentinels[0], [
+              "SENTINEL",
+              "GET-MASTER-ADDR-BY-NAME",
+              "drstack",
+            ]).split("\n");
+            promoted = Number(port);
+            return promoted === PORTS.replica || promoted === PORTS.replica2;
+          },
+          40_000,
+        );
+        const seconds = (Date.now() - t0) / 1000;
+        // Measured (printed): detection (down-after 2000 ms) + vote + promotion.
+        console.log(`      failover: new master :${promoted} after ${seconds.toFixed(1)} s`);
+        // A split vote among the sentinels retries after 2 x failover-timeout; normally it is ~3 s.
+        expect(seconds).to.be.below(
+          (2 * settings.failoverTimeout + settings.downAfterMilliseconds) / 1000 + 2,
+        );
+        // With 2 replicas the new master keeps one, so min-replicas-to-write lets it take writes.
+        await until(
+          "the new master to take writes",
+          () => cli(promoted, ["SET", "k", "failed-over"]) === "OK",
+          20_000,
+        );
+      } finally {
+        process.kill(master.pid!, "SIGCONT");
+      }
+      await until(
+        "the old master to rejoin as a replica",
+        () => cli(PORTS.master, ["ROLE"]).split("\n")[0] === "slave",
+        30_000,
+      );
+      await until(
+        "the old master to catch up",
+        () => cli(PORTS.master, ["GET", "k"]) === "failed-over",
+        20_000,
       );
     });
   });
