@@ -23,6 +23,7 @@ import {
   type PrimaryEndpoint,
   renderPatroniConfig,
   renderPgBackRestConfig,
+  renderPostInitScript,
   sitePgBackRestSpec,
 } from "../components/postgres";
 import { Problems } from "../components/topology/errors";
@@ -424,6 +425,14 @@ describe("postgres renderers", () => {
       expect(s.members).to.equal(3);
       expect(settingsFor(drSite).members).to.equal(2);
     });
+  });
+
+  it("renders a post_init script that sh parses and that reads the password from the environment", () => {
+    const script = renderPostInitScript("app", "app");
+    const r = spawnSync("sh", ["-n"], { input: script, encoding: "utf8" });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(script).to.include(`-v pw="$DRSTACK_APP_PASSWORD"`);
+    expect(script).to.include("CREATE ROLE app LOGIN PASSWORD :'pw';");
   });
 
   it("keeps the rendered YAML parseable and free of secrets", () => {
