@@ -144,6 +144,14 @@ export function mockState(
     const id = metadata.namespace ? `${metadata.namespace}/${metadata.name}` : metadata.name;
     return { id, state: { ...inputs, metadata } };
   }
+  if (args.type.startsWith("aws:") && args.custom !== false) {
+    // Cloud-assigned identifiers policies and child resources read (deterministic, fake account).
+    const service = args.type.slice(4).split("/")[0];
+    const id = String(inputs.bucket ?? inputs.name ?? `${args.name}-${h.slice(0, 8)}`);
+    const region = service === "iam" ? "" : String(inputs.region ?? "us-east-1");
+    const arn = service === "s3" ? `arn:aws:s3:::${id}` : `arn:aws:${service}:${region}:123456789012:${service === "kms" ? "key/" : ""}${id}`;
+    return { id, state: { arn, ...(service === "iam" ? { name: id } : {}), ...inputs } };
+  }
   return { id: args.custom === false ? "" : `${args.name}-${h.slice(0, 8)}`, state: inputs };
 }
 

@@ -9,6 +9,7 @@ import { namespaceName, type NamespaceRole, namespaceRoles, siteLabels } from ".
 import { RedisSentinel, type RedisFacts } from "../redis/RedisSentinel";
 import { normalizeRedisSettings } from "../redis/settings";
 import { Problems } from "../topology/errors";
+import { buildSiteProtection, type SiteBackupFacts, siteBackupSettings } from "../backup/site";
 import { PatroniCluster } from "../postgres/PatroniCluster";
 import type { PostgresFacts } from "../postgres/facts";
 import { normalizePostgresSettings } from "../postgres/settings";
@@ -40,6 +41,8 @@ export interface SiteFacts {
   readonly postgres?: PostgresFacts;
   /** Present when the site runs validators: each validator (zone, power, key Secret) and the gateway. */
   readonly validators?: ValidatorFacts;
+  /** Backup bucket (names, regions), backup job schedules, alert rule. */
+  readonly backups: SiteBackupFacts;
 }
 
 /**
@@ -59,6 +62,7 @@ export class DrSite extends pulumi.ComponentResource {
   constructor(name: string, args: DrSiteArgs, opts?: pulumi.ComponentResourceOptions) {
     super("drstack:site:DrSite", name, {}, opts);
     const { network, site, settings } = args;
+    const backupSettings = siteBackupSettings(site, settings);
     const kubeconfig = settings.kubeconfig ?? site.kubernetes.kubeconfig;
     this.provider = new Provider(
       `${name}-k8s`,
@@ -143,6 +147,12 @@ export class DrSite extends pulumi.ComponentResource {
       );
     }
 
+    const backups = buildSiteProtection(
+      name,
+      { network, site, settings, backup: backupSettings, provider: this.provider, namespaces: this.namespaces },
+      this,
+    );
+
     this.facts = {
       site: site.name,
       role: site.role,
@@ -155,6 +165,7 @@ export class DrSite extends pulumi.ComponentResource {
       ...(this.redis ? { redis: this.redis.facts } : {}),
       ...(this.postgres ? { postgres: this.postgres.facts } : {}),
       ...(this.validators ? { validators: this.validators.facts } : {}),
+      backups,
     };
     this.registerOutputs({ facts: this.facts });
   }

@@ -8,6 +8,7 @@ import { checkShape, type Shape, suggest } from "./shape";
 import { checkPostgresValue, POSTGRES_SHAPE } from "../postgres/settings";
 import { checkRedisConfig, REDIS_SHAPE } from "../redis/settings";
 import { checkValidatorsConfig, VALIDATORS_SHAPE } from "../validators/settings";
+import { BACKUP_SHAPE, checkBackupConfig } from "../backup/settings";
 
 export interface SiteSettings {
   /** The site (from network.yaml) this stack deploys. Required. */
@@ -63,6 +64,12 @@ export const SITE_CONFIG_KEYS: Record<string, KeySpec> = {
       "Patroni PostgreSQL settings (JSON object; see docs/postgres.md). Default: 3 members in a primary site, 2 in a standby; ttl 10, loopWait 2, retryTimeout 4; synchronous mode in the primary.",
     shape: POSTGRES_SHAPE,
     check: checkPostgresValue,
+  },
+  backup: {
+    description:
+      "Backups, bucket replication and retention (JSON object; see docs/backups.md). Default: 35-day retention, replica in the paired region, pgBackRest full weekly / diff daily / incr hourly.",
+    shape: BACKUP_SHAPE,
+    check: checkBackupConfig,
   },
 };
 

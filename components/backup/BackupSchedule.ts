@@ -1,0 +1,144 @@
+/**
+ * `drstack:backup:BackupSchedule`: the site's backup CronJobs (pgBackRest full/diff/incr, Redis
+ * RDB, validator keys encrypted client-side, restore verification, bucket copies) in the backup
+ * namespace, with their scripts in one ConfigMap and a ServiceAccount for bucket access.
+ * Everything it creates comes from `planBackupJobs` / `cronJobSpec` (pure).
+ */
+import { ConfigMap } from "@pulumi/kubernetes/core/v1/configMap";
+import { ServiceAccount } from "@pulumi/kubernetes/core/v1/serviceAccount";
+import { CronJob } from "@pulumi/kubernetes/batch/v1/cronJob";
+import type { Provider } from "@pulumi/kubernetes/provider";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  cronJobSpec,
+  planBackupJobs,
+  type PostgresSource,
+  type RedisSource,
+  type StorageTarget,
+} from "./jobs";
+import type { BackupSettings } from "./settings";
+import type { RowCheck } from "./verify";
+
+export interface BackupScheduleArgs {
+  readonly site: string;
+  /** Namespace the jobs run in (the site's backup namespace). */
+  readonly namespace: pulumi.Input<string>;
+  readonly provider: Provider;
+  readonly settings: BackupSettings;
+  /** The bucket backups go to. */
+  readonly target: StorageTarget<pulumi.Input<string>>;
+  /** The site's PostgreSQL, when it runs one. Default: none (no pgBackRest jobs). */
+  readonly postgres?: PostgresSource;
+  /** PostgreSQL here is a standby cluster: pgBackRest jobs are created suspended. Default false. */
+  readonly postgresStandby?: boolean;
+  /** The site's Redis, when it runs one. Default: none (no RDB job). */
+  readonly redis?: RedisSource;
+  /** Secret with validator keys/config to back up. Default: none (no key backup). Needs `settings.keyRecipient`. */
+  readonly keysSecret?: string;
+  /** Queries the restored database must pass. Default `DEFAULT_ROW_CHECKS` (catalog readable). */
+  readonly rowChecks?: readonly RowCheck[];
+  /** Extra buckets to copy the backup bucket to (GCP copy mode, cross-cloud). Default: none. */
+  readonly copies?: readonly {
+    readonly role: string;
+    readonly target: StorageTarget<pulumi.Input<string>>;
+  }[];
+  /** Labels every object carries. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export class BackupSchedule extends pulumi.ComponentResource {
+  /** CronJobs by role (`pg-full`, `redis`, `verify` ...). */
+  readonly cronJobs: Record<string, CronJob> = {};
+  /** Kubernetes names of the CronJobs by role. */
+  readonly jobNames: Record<string, string> = {};
+  /** Cron schedules by role, as deployed. */
+  readonly schedules: Record<string, string> = {};
+  /** Schedules of the jobs that are not suspended (what alerts expect to succeed). */
+  readonly activeSchedules: Record<string, string> = {};
+
+  constructor(name: string, args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("drstack:backup:BackupSchedule", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    const s = args.settings;
+
+    const serviceAccount = new ServiceAccount(
+      `${name}-sa`,
+      {
+        metadata: {
+          name: "drstack-backup",
+          namespace: args.namespace,
+          labels: args.labels,
+          annotations: { ...s.serviceAccountAnnotations },
+        },
+        automountServiceAccountToken: false,
+      },
+      child,
+    );
+
+    let recipientConfigMap: string | undefined;
+    if (args.keysSecret && s.keyRecipient) {
+      recipientConfigMap = "drstack-backup-recipient";
+      new ConfigMap(
+        `${name}-recipient`,
+        {
+          metadata: { name: recipientConfigMap, namespace: args.namespace, labels: args.labels },
+          data: { "recipient.asc": s.keyRecipient },
+        },
+        child,
+      );
+    } else if (args.keysSecret) {
+      pulumi.log.warn(
+        `${args.site}: validator key backup is disabled: set drstack:backup.keyRecipient to an OpenPGP public key`,
+        this,
+      );
+    }
+
+    const jobs = planBackupJobs({
+      site: args.site,
+      settings: s,
+      target: args.target,
+      postgres: args.postgres,
+      postgresStandby: args.postgresStandby,
+      redis: args.redis,
+      keysSecret: args.keysSecret,
+      recipientConfigMap,
+      rowChecks: args.rowChecks,
+      copies: args.copies,
+    });
+
+    const scriptsName = "drstack-backup-scripts";
+    const scripts = new ConfigMap(
+      `${name}-scripts`,
+      {
+        metadata: { name: scriptsName, namespace: args.namespace, labels: args.labels },
+        data: Object.fromEntries(jobs.map((j) => [`${j.role}.sh`, j.script])),
+      },
+      child,
+    );
+
+    for (const job of jobs) {
+      const k8sName = `drstack-backup-${job.role}`;
+      this.jobNames[job.role] = k8sName;
+      this.schedules[job.role] = job.schedule;
+      if (!job.suspend) this.activeSchedules[job.role] = job.schedule;
+      this.cronJobs[job.role] = new CronJob(
+        `${name}-${job.role}`,
+        {
+          metadata: {
+            name: k8sName,
+            namespace: args.namespace,
+            labels: { ...args.labels, "drstack.io/backup-job": job.role },
+          },
+          spec: cronJobSpec(job, {
+            image: s.image,
+            serviceAccountName: "drstack-backup",
+            scriptsConfigMap: scriptsName,
+            labels: args.labels,
+          }) as never,
+        },
+        { ...child, dependsOn: [scripts, serviceAccount] },
+      );
+    }
+    this.registerOutputs({ jobNames: this.jobNames, schedules: this.schedules });
+  }
+}

@@ -1,0 +1,394 @@
+/**
+ * The backup jobs of a site as plain data, and the Kubernetes CronJob spec for each. Pure: the
+ * component only turns these into resources; tests and policies read the same values.
+ */
+import type { Cloud } from "../topology/model";
+import {
+  renderCopyScript,
+  renderKeysBackupScript,
+  renderPgBackupScript,
+  renderRedisBackupScript,
+} from "./scripts";
+import type { BackupSettings } from "./settings";
+import { DEFAULT_ROW_CHECKS, renderVerifyScript, type RowCheck } from "./verify";
+
+/** A bucket the jobs write to (names may be unknown until deployment: `T` is a Pulumi Input). */
+export interface StorageTarget<T = string> {
+  readonly cloud: Cloud;
+  readonly bucket: T;
+  readonly region: string;
+  /** AWS: KMS key ARN for SSE-KMS uploads. */
+  readonly kmsKeyArn?: T;
+}
+
+export interface PostgresSource {
+  /** pgBackRest stanza (the Patroni scope). Default `pg-<network>`. */
+  readonly stanza: string;
+  /** Repository path in the bucket. Default `/pgbackrest/<stanza>`. */
+  readonly repoPath: string;
+  /** Secret (in the backup namespace) with key `passphrase`: the repository's aes-256-cbc cipher pass. Default `drstack-pgbackrest-cipher`. */
+  readonly cipherSecret: string;
+  /** Host of the pgBackRest TLS server on the Patroni primary. Default `<prefix>-postgres-primary.<data ns>.svc`. */
+  readonly host: string;
+  /** PGDATA on the database pods. Default `/home/postgres/pgdata/pgroot/data`. */
+  readonly path: string;
+  /** Secret (in the backup namespace) with the pgBackRest TLS client files ca.crt, tls.crt, tls.key. Default `drstack-pgbackrest-tls`. */
+  readonly tlsSecret: string;
+}
+
+export interface RedisSource {
+  /** Sentinel service host. Default `<prefix>-redis-sentinel.<data ns>.svc`. */
+  readonly sentinelHost: string;
+  /** Default 26379. */
+  readonly sentinelPort: number;
+  /** Sentinel master name. Default `drstack`. */
+  readonly masterName: string;
+  /** Secret (in the backup namespace) with key `password` for Redis AUTH. Default `drstack-redis-auth`. */
+  readonly authSecret: string;
+}
+
+export interface JobEnv {
+  readonly name: string;
+  readonly value?: string;
+  readonly secret?: { readonly name: string; readonly key: string };
+}
+
+export interface JobMount {
+  /** Volume name in the pod. */
+  readonly name: string;
+  readonly mountPath: string;
+  readonly source: { readonly secret: string } | { readonly configMap: string };
+}
+
+/** One CronJob. `role` names the resource (`<component>-<role>`) and the Kubernetes object. */
+export interface BackupJob {
+  readonly role: string;
+  readonly schedule: string;
+  readonly script: string;
+  readonly activeDeadlineSeconds: number;
+  /** Created suspended (pgBackRest jobs on a standby site, resumed when it is promoted). */
+  readonly suspend: boolean;
+  readonly env: readonly JobEnv[];
+  readonly mounts: readonly JobMount[];
+  /** Scratch space (`/scratch`), in memory for anything that may hold plaintext secrets. */
+  readonly scratch: { readonly medium: "" | "Memory"; readonly sizeLimit: string };
+}
+
+export interface JobPlanInput {
+  readonly site: string;
+  readonly settings: BackupSettings;
+  readonly target: StorageTarget<unknown>;
+  /** Present when the site runs PostgreSQL. */
+  readonly postgres?: PostgresSource;
+  /**
+   * The site's PostgreSQL is a standby cluster (no primary to back up): pgBackRest jobs are
+   * created suspended and restore verification skips PostgreSQL. Default false.
+   */
+  readonly postgresStandby?: boolean;
+  /** Present when the site runs Redis. */
+  readonly redis?: RedisSource;
+  /** Secret holding validator keys and config, when the site runs validators and a recipient is set. */
+  readonly keysSecret?: string;
+  /** ConfigMap holding the OpenPGP recipient key (`recipient.asc`). */
+  readonly recipientConfigMap?: string;
+  readonly rowChecks?: readonly RowCheck[];
+  /** Second bucket to copy to (GCP copy mode, cross-cloud), with its rclone remote settings. */
+  readonly copies?: readonly { readonly role: string; readonly target: StorageTarget<unknown> }[];
+}
+
+/** rclone remote `<remote>:` for a bucket, configured by environment (workload identity / IRSA). */
+export function rcloneEnv(
+  remote: string,
+  target: StorageTarget<unknown>,
+): { name: string; value: unknown }[] {
+  const p = `RCLONE_CONFIG_${remote.toUpperCase()}_`;
+  if (target.cloud === "aws") {
+    return [
+      { name: `${p}TYPE`, value: "s3" },
+      { name: `${p}PROVIDER`, value: "AWS" },
+      { name: `${p}ENV_AUTH`, value: "true" },
+      { name: `${p}REGION`, value: target.region },
+      { name: `${p}SERVER_SIDE_ENCRYPTION`, value: "aws:kms" },
+      ...(target.kmsKeyArn !== undefined
+        ? [{ name: `${p}SSE_KMS_KEY_ID`, value: target.kmsKeyArn }]
+        : []),
+    ];
+  }
+  return [
+    { name: `${p}TYPE`, value: "google cloud storage" },
+    { name: `${p}ENV_AUTH`, value: "true" },
+    { name: `${p}BUCKET_POLICY_ONLY`, value: "true" },
+  ];
+}
+
+/** pgBackRest repository settings (environment) for the bucket: encrypted, retention by time (days). */
+export function pgbackrestRepoEnv(
+  pg: PostgresSource,
+  target: StorageTarget<unknown>,
+  retentionDays: number,
+): JobEnv[] {
+  const common: JobEnv[] = [
+    { name: "PGBACKREST_STANZA", value: pg.stanza },
+    { name: "PGBACKREST_REPO1_PATH", value: pg.repoPath },
+    { name: "PGBACKREST_REPO1_CIPHER_TYPE", value: "aes-256-cbc" },
+    { name: "PGBACKREST_REPO1_CIPHER_PASS", secret: { name: pg.cipherSecret, key: "passphrase" } },
+    { name: "PGBACKREST_REPO1_RETENTION_FULL_TYPE", value: "time" },
+    { name: "PGBACKREST_REPO1_RETENTION_FULL", value: String(retentionDays) },
+    { name: "PGBACKREST_REPO1_BUNDLE", value: "y" },
+    { name: "PGBACKREST_COMPRESS_TYPE", value: "zst" },
+    { name: "PGBACKREST_LOG_PATH", value: "/scratch/log" },
+    { name: "PGBACKREST_LOCK_PATH", value: "/scratch/lock" },
+    { name: "PGBACKREST_SPOOL_PATH", value: "/scratch/spool" },
+  ];
+  if (target.cloud === "aws") {
+    return [
+      ...common,
+      { name: "PGBACKREST_REPO1_TYPE", value: "s3" },
+      { name: "PGBACKREST_REPO1_S3_BUCKET", value: target.bucket as string },
+      { name: "PGBACKREST_REPO1_S3_REGION", value: target.region },
+      { name: "PGBACKREST_REPO1_S3_ENDPOINT", value: `s3.${target.region}.amazonaws.com` },
+      { name: "PGBACKREST_REPO1_S3_KEY_TYPE", value: "web-id" },
+      ...(target.kmsKeyArn !== undefined
+        ? [{ name: "PGBACKREST_REPO1_S3_KMS_KEY_ID", value: target.kmsKeyArn as string }]
+        : []),
+    ];
+  }
+  return [
+    ...common,
+    { name: "PGBACKREST_REPO1_TYPE", value: "gcs" },
+    { name: "PGBACKREST_REPO1_GCS_BUCKET", value: target.bucket as string },
+    { name: "PGBACKREST_REPO1_GCS_KEY_TYPE", value: "auto" },
+  ];
+}
+
+const HOUR = 3600;
+
+/** Every backup job the site needs, in a stable order. */
+export function planBackupJobs(input: JobPlanInput): BackupJob[] {
+  const { settings: s, target, site } = input;
+  const base = [
+    { name: "SITE", value: site },
+    { name: "BUCKET", value: target.bucket as string },
+    { name: "PUSHGATEWAY_URL", value: s.pushgateway },
+    { name: "SCRATCH_DIR", value: "/scratch" },
+    { name: "HOME", value: "/scratch" },
+    ...(rcloneEnv("backup", target) as JobEnv[]),
+  ] as JobEnv[];
+  const disk = { medium: "" as const, sizeLimit: "20Gi" };
+  const jobs: BackupJob[] = [];
+  if (input.postgres) {
+    const pg = input.postgres;
+    const pgEnv = [
+      ...base,
+      ...pgbackrestRepoEnv(pg, target, s.retentionDays),
+      { name: "STANZA", value: pg.stanza },
+    ];
+    const tls = [
+      { name: "PGBACKREST_PG1_HOST", value: pg.host },
+      { name: "PGBACKREST_PG1_HOST_TYPE", value: "tls" },
+      { name: "PGBACKREST_PG1_PATH", value: pg.path },
+      { name: "PGBACKREST_PG1_HOST_CA_FILE", value: "/tls/ca.crt" },
+      { name: "PGBACKREST_PG1_HOST_CERT_FILE", value: "/tls/tls.crt" },
+      { name: "PGBACKREST_PG1_HOST_KEY_FILE", value: "/tls/tls.key" },
+    ];
+    const tlsMount: JobMount = {
+      name: "pgbackrest-tls",
+      mountPath: "/tls",
+      source: { secret: pg.tlsSecret },
+    };
+    const deadlines = { full: 6 * HOUR, diff: 3 * HOUR, incr: 50 * 60 };
+    for (const type of ["full", "diff", "incr"] as const) {
+      jobs.push({
+        role: `pg-${type}`,
+        schedule: s.schedules[type],
+        script: renderPgBackupScript(type, s.minBytes[type]),
+        activeDeadlineSeconds: deadlines[type],
+        suspend: input.postgresStandby ?? false,
+        env: [...pgEnv, ...tls],
+        mounts: [tlsMount],
+        scratch: { medium: "", sizeLimit: "2Gi" },
+      });
+    }
+  }
+  if (input.redis) {
+    const r = input.redis;
+    jobs.push({
+      role: "redis",
+      schedule: s.schedules.redis,
+      script: renderRedisBackupScript(s.minBytes.redis),
+      activeDeadlineSeconds: 50 * 60,
+      suspend: false,
+      env: [
+        ...base,
+        { name: "SENTINEL_HOST", value: r.sentinelHost },
+        { name: "SENTINEL_PORT", value: String(r.sentinelPort) },
+        { name: "REDIS_MASTER_NAME", value: r.masterName },
+        { name: "REDISCLI_AUTH", secret: { name: r.authSecret, key: "password" } },
+      ],
+      mounts: [],
+      scratch: disk,
+    });
+  }
+  if (input.keysSecret && input.recipientConfigMap) {
+    jobs.push({
+      role: "keys",
+      schedule: s.schedules.keys,
+      script: renderKeysBackupScript(s.minBytes.keys),
+      activeDeadlineSeconds: 15 * 60,
+      suspend: false,
+      env: [
+        ...base,
+        { name: "KEYS_DIR", value: "/keys" },
+        { name: "RECIPIENT_FILE", value: "/recipient/recipient.asc" },
+      ],
+      mounts: [
+        { name: "validator-keys", mountPath: "/keys", source: { secret: input.keysSecret } },
+        {
+          name: "recipient",
+          mountPath: "/recipient",
+          source: { configMap: input.recipientConfigMap },
+        },
+      ],
+      scratch: { medium: "Memory", sizeLimit: "256Mi" },
+    });
+  }
+  const verifyPostgres = !!input.postgres && !input.postgresStandby;
+  if (verifyPostgres || input.redis) {
+    const env = [...base];
+    if (verifyPostgres && input.postgres) {
+      env.push(...pgbackrestRepoEnv(input.postgres, target, s.retentionDays), {
+        name: "STANZA",
+        value: input.postgres.stanza,
+      });
+    }
+    jobs.push({
+      role: "verify",
+      schedule: s.schedules.verify,
+      script: renderVerifyScript({
+        postgres: verifyPostgres,
+        redis: !!input.redis,
+        rowChecks: input.rowChecks ?? DEFAULT_ROW_CHECKS,
+      }),
+      activeDeadlineSeconds: 5 * HOUR,
+      suspend: false,
+      env,
+      mounts: [],
+      scratch: { medium: "", sizeLimit: "100Gi" },
+    });
+  }
+  for (const copy of input.copies ?? []) {
+    jobs.push({
+      role: copy.role,
+      schedule: s.schedules.copy,
+      script: renderCopyScript(copy.role),
+      activeDeadlineSeconds: 2 * HOUR,
+      suspend: false,
+      env: [
+        ...base,
+        { name: "TARGET_BUCKET", value: copy.target.bucket as string },
+        ...(rcloneEnv("target", copy.target) as JobEnv[]),
+      ],
+      mounts: [],
+      scratch: { medium: "", sizeLimit: "1Gi" },
+    });
+  }
+  return jobs;
+}
+
+export interface CronJobCommon {
+  readonly image: string;
+  readonly serviceAccountName: string;
+  readonly scriptsConfigMap: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** UID/GID the job containers run as (restricted Pod Security). */
+export const JOB_UID = 10001;
+
+/** The CronJob `spec` for a job: Forbid overlaps, bounded retries and deadlines, restricted pods. */
+export function cronJobSpec(job: BackupJob, common: CronJobCommon): Record<string, unknown> {
+  const labels = { ...common.labels, "drstack.io/backup-job": job.role };
+  const volumes = [
+    { name: "scripts", configMap: { name: common.scriptsConfigMap, defaultMode: 0o555 } },
+    {
+      name: "scratch",
+      emptyDir: {
+        ...(job.scratch.medium ? { medium: job.scratch.medium } : {}),
+        sizeLimit: job.scratch.sizeLimit,
+      },
+    },
+    { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+    ...job.mounts.map((m) =>
+      "secret" in m.source
+        ? { name: m.name, secret: { secretName: m.source.secret, defaultMode: 0o400 } }
+        : { name: m.name, configMap: { name: m.source.configMap, defaultMode: 0o444 } },
+    ),
+  ];
+  return {
+    schedule: job.schedule,
+    timeZone: "Etc/UTC",
+    suspend: job.suspend,
+    concurrencyPolicy: "Forbid",
+    startingDeadlineSeconds: 600,
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 5,
+    jobTemplate: {
+      metadata: { labels },
+      spec: {
+        backoffLimit: 2,
+        activeDeadlineSeconds: job.activeDeadlineSeconds,
+        ttlSecondsAfterFinished: 7 * 24 * HOUR,
+        template: {
+          metadata: { labels },
+          spec: {
+            restartPolicy: "Never",
+            serviceAccountName: common.serviceAccountName,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: JOB_UID,
+              runAsGroup: JOB_UID,
+              fsGroup: JOB_UID,
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            containers: [
+              {
+                name: job.role,
+                image: common.image,
+                command: ["/bin/bash", `/scripts/${job.role}.sh`],
+                env: job.env.map((e) =>
+                  e.secret
+                    ? {
+                        name: e.name,
+                        valueFrom: { secretKeyRef: { name: e.secret.name, key: e.secret.key } },
+                      }
+                    : { name: e.name, value: e.value },
+                ),
+                volumeMounts: [
+                  { name: "scripts", mountPath: "/scripts", readOnly: true },
+                  { name: "scratch", mountPath: "/scratch" },
+                  { name: "tmp", mountPath: "/tmp" },
+                  ...job.mounts.map((m) => ({
+                    name: m.name,
+                    mountPath: m.mountPath,
+                    readOnly: true,
+                  })),
+                ],
+                resources: {
+                  requests: { cpu: "100m", memory: "256Mi" },
+                  limits: { memory: "2Gi" },
+                },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  runAsNonRoot: true,
+                  capabilities: { drop: ["ALL"] },
+                },
+              },
+            ],
+            volumes,
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * The backup jobs' shell scripts, rendered by pure functions. Every script:
+ * - fails on any error (`set -euo pipefail`) and pushes `backup_last_failure_timestamp_seconds`
+ *   from an EXIT trap when it does;
+ * - refuses to report success for a missing, empty or suspiciously small artifact
+ *   (`guard_artifact`), and for an upload whose checksum read back from the bucket differs
+ *   (`upload_verified`, with a `.sha256` file next to each artifact);
+ * - publishes `backup_last_success_timestamp_seconds` and `backup_size_bytes` only after the
+ *   guards pass.
+ *
+ * Metrics go to a Prometheus Pushgateway (`PUSHGATEWAY_URL`, grouping key
+ * `job=drstack-backup/site/<site>/kind/<kind>`, HTTP POST so success and failure metrics do not
+ * erase each other); with `METRICS_DIR` set they are written as node-exporter textfiles instead
+ * (the local drill and the tests use that).
+ * The bucket is the rclone remote `backup:` configured by environment (`RCLONE_CONFIG_BACKUP_*`).
+ */
+
+export const METRICS_JOB = "drstack-backup";
+
+/** Shell functions every job script starts with. `kind` is the metric label (`full`, `redis` ...). */
+export function renderPrelude(kind: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(kind))
+    throw new Error(`backup kind ${JSON.stringify(kind)} must be a lowercase word`);
+  return `#!/bin/bash
+# drstack backup job "${kind}" (rendered by components/backup/scripts.ts; do not edit by hand)
+set -euo pipefail
+KIND=${kind}
+: "\${SITE:?SITE is not set}"
+
+# Prometheus text on stdin; $1 names the group of metrics (success, failure, verify).
+metrics_push() {
+  if [ -n "\${METRICS_DIR:-}" ]; then
+    local out="\${METRICS_DIR}/drstack-backup-\${KIND}-$1.prom"
+    cat > "$out.tmp" && mv -f "$out.tmp" "$out"
+    return 0
+  fi
+  curl -fsS --retry 3 --max-time 30 --data-binary @- \\
+    "\${PUSHGATEWAY_URL%/}/metrics/job/${METRICS_JOB}/site/\${SITE}/kind/\${KIND}"
+}
+
+labels() { printf '{site="%s",kind="%s"}' "$SITE" "$KIND"; }
+
+on_exit() {
+  local rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "backup \${KIND}: FAILED (exit $rc)" >&2
+    printf '# TYPE backup_last_failure_timestamp_seconds gauge\\nbackup_last_failure_timestamp_seconds%s %s\\n' "$(labels)" "$(date +%s)" \\
+      | metrics_push failure || echo "backup \${KIND}: could not publish the failure metric" >&2
+  fi
+}
+trap on_exit EXIT
+
+# guard_artifact FILE MIN_BYTES: prints the size; fails for a missing, empty or too small file.
+guard_artifact() {
+  local f=$1 min=$2 size
+  if [ ! -f "$f" ]; then echo "guard: $f was not produced" >&2; return 1; fi
+  size=$(stat -c %s -- "$f")
+  if [ "$size" -eq 0 ]; then echo "guard: $f is empty: refusing to report success" >&2; return 1; fi
+  if [ "$size" -lt "$min" ]; then
+    echo "guard: $f is $size bytes, below the minimum of $min: refusing to report success" >&2
+    return 1
+  fi
+  echo "$size"
+}
+
+# upload_verified FILE DEST: uploads FILE and FILE.sha256 to the bucket, then compares the MD5
+# the bucket reports with the local one.
+upload_verified() {
+  local f=$1 dest=$2 local_md5 remote_md5
+  sha256sum -- "$f" | awk '{print $1}' > "$f.sha256"
+  rclone copyto "$f" "backup:\${BUCKET}/$dest"
+  rclone copyto "$f.sha256" "backup:\${BUCKET}/$dest.sha256"
+  local_md5=$(md5sum -- "$f" | awk '{print $1}')
+  remote_md5=$(rclone md5sum "backup:\${BUCKET}/$dest" | awk '{print $1}')
+  if [ "$local_md5" != "$remote_md5" ]; then
+    echo "guard: checksum of $dest in the bucket ($remote_md5) differs from the local one ($local_md5)" >&2
+    return 1
+  fi
+}
+
+# report_success SIZE_BYTES
+report_success() {
+  printf '# TYPE backup_last_success_timestamp_seconds gauge\\nbackup_last_success_timestamp_seconds%s %s\\n# TYPE backup_size_bytes gauge\\nbackup_size_bytes%s %s\\n' \\
+    "$(labels)" "$(date +%s)" "$(labels)" "$1" | metrics_push success
+  echo "backup \${KIND}: OK ($1 bytes)"
+}
+`;
+}
+
+export type PgBackupType = "full" | "diff" | "incr";
+
+/**
+ * Shell function checking `pgbackrest info --output=json` after a backup: a new backup label
+ * must exist, of the requested type, with a repository size of at least MIN bytes. Prints the size.
+ */
+export const PG_INFO_GUARD = `
+# guard_pgbackrest_info INFO_JSON_FILE LABEL_BEFORE TYPE MIN_BYTES
+guard_pgbackrest_info() {
+  local info=$1 before=$2 type=$3 min=$4 label got size
+  label=$(jq -r '.[0].backup[-1].label // ""' "$info")
+  got=$(jq -r '.[0].backup[-1].type // ""' "$info")
+  size=$(jq -r '.[0].backup[-1].info.repository.delta // 0' "$info")
+  if [ -z "$label" ] || [ "$label" = "$before" ]; then echo "guard: pgBackRest recorded no new backup" >&2; return 1; fi
+  if [ "$got" != "$type" ]; then echo "guard: newest backup $label is $got, expected $type" >&2; return 1; fi
+  if [ "$size" -lt "$min" ]; then echo "guard: backup $label is $size bytes, below the minimum of $min" >&2; return 1; fi
+  echo "$size"
+}
+`;
+
+/** pgBackRest backup of the given type (stanza and config from the environment / mounted conf). */
+export function renderPgBackupScript(type: PgBackupType, minBytes: number): string {
+  return `${renderPrelude(`pg-${type}`)}${PG_INFO_GUARD}
+: "\${STANZA:?STANZA is not set}"
+info=$(mktemp)
+pgbackrest --stanza="$STANZA" --output=json info > "$info"
+before=$(jq -r '.[0].backup[-1].label // ""' "$info")
+pgbackrest --stanza="$STANZA" --type=${type} --log-level-console=info backup
+pgbackrest --stanza="$STANZA" --output=json info > "$info"
+size=$(guard_pgbackrest_info "$info" "$before" ${type} ${minBytes})
+report_success "$size"
+`;
+}
+
+/** Redis RDB snapshot from the current master (asked of Sentinel), checked, uploaded. */
+export function renderRedisBackupScript(minBytes: number): string {
+  return `${renderPrelude("redis")}
+: "\${SENTINEL_HOST:?}" "\${SENTINEL_PORT:?}" "\${REDIS_MASTER_NAME:?}" "\${BUCKET:?}"
+scratch=\${SCRATCH_DIR:-/scratch}
+read -r host port < <(redis-cli -h "$SENTINEL_HOST" -p "$SENTINEL_PORT" --no-auth-warning \\
+  SENTINEL get-master-addr-by-name "$REDIS_MASTER_NAME" | paste -sd' ')
+if [ -z "\${host:-}" ]; then echo "Sentinel does not know master $REDIS_MASTER_NAME" >&2; exit 1; fi
+rdb="$scratch/dump.rdb"
+rm -f "$rdb"
+redis-cli -h "$host" -p "$port" --no-auth-warning --rdb "$rdb"
+size=$(guard_artifact "$rdb" ${minBytes})
+redis-check-rdb "$rdb"
+upload_verified "$rdb" "redis/\${SITE}/$(date -u +%Y%m%dT%H%M%SZ).rdb"
+report_success "$size"
+`;
+}
+
+/** No OpenPGP message to a public key (session key packet + data) is smaller. */
+export const OPENPGP_MIN_BYTES = 100;
+
+/**
+ * Validator keys and config: a tar of KEYS_DIR (at least `minBytes` of files) encrypted to the OpenPGP public key in
+ * RECIPIENT_FILE while streaming (no plaintext copy touches a disk), checked, uploaded.
+ */
+export function renderKeysBackupScript(minBytes: number): string {
+  return `${renderPrelude("keys")}
+: "\${KEYS_DIR:?}" "\${RECIPIENT_FILE:?}" "\${BUCKET:?}"
+scratch=\${SCRATCH_DIR:-/scratch}
+files=$(find -L "$KEYS_DIR" -type f ! -path '*/..*' | wc -l)
+if [ "$files" -eq 0 ]; then echo "guard: $KEYS_DIR holds no files: refusing to back up nothing" >&2; exit 1; fi
+plain=$(find -L "$KEYS_DIR" -type f ! -path '*/..*' -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+if [ "$plain" -lt ${minBytes} ]; then
+  echo "guard: $KEYS_DIR holds $plain bytes of key material, below the minimum of ${minBytes}" >&2
+  exit 1
+fi
+export GNUPGHOME="$scratch/gnupg"
+mkdir -p -m 700 "$GNUPGHOME"
+out="$scratch/keys.tar.gpg"
+rm -f "$out"
+tar -C "$KEYS_DIR" --dereference --exclude='..*' -cf - . \\
+  | gpg --batch --no-tty --trust-model always --recipient-file "$RECIPIENT_FILE" --output "$out" --encrypt
+size=$(guard_artifact "$out" ${OPENPGP_MIN_BYTES})
+upload_verified "$out" "keys/\${SITE}/$(date -u +%Y%m%dT%H%M%SZ).tar.gpg"
+report_success "$size"
+`;
+}
+
+/** rclone copy of the whole bucket to another bucket (second region or other cloud). */
+export function renderCopyScript(kind: string): string {
+  return `${renderPrelude(kind)}
+: "\${BUCKET:?}" "\${TARGET_BUCKET:?}"
+rclone copy --checksum "backup:\${BUCKET}" "target:\${TARGET_BUCKET}"
+rclone check --one-way "backup:\${BUCKET}" "target:\${TARGET_BUCKET}"
+size=$(rclone size --json "target:\${TARGET_BUCKET}" | jq -r '.bytes')
+report_success "$size"
+`;
+}

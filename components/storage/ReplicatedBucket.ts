@@ -1,0 +1,305 @@
+/**
+ * `drstack:storage:ReplicatedBucket`: the site's backup bucket and its copy in another region.
+ * - AWS: bucket in the site's region and a replica bucket in `replicaRegion` (the v7 `region`
+ *   input, one explicit provider), versioning, SSE-KMS with a key per region, replication with
+ *   Replication Time Control and metrics and delete-marker replication, lifecycle, public access
+ *   block, TLS-only bucket policy, a least-privilege replication role.
+ * - GCP: a dual-region bucket with turbo replication, or (`gcpReplication: copy`) a bucket per
+ *   region and a copy job; uniform access, public access prevention, versioning, soft delete,
+ *   lifecycle, optional CMEK.
+ * Policy documents, rules and names come from `./plan` (pure).
+ */
+import { Provider as AwsProvider } from "@pulumi/aws/provider";
+import { Role } from "@pulumi/aws/iam/role";
+import { RolePolicy } from "@pulumi/aws/iam/rolePolicy";
+import { Key } from "@pulumi/aws/kms/key";
+import { Bucket as S3Bucket } from "@pulumi/aws/s3/bucket";
+import { BucketLifecycleConfiguration } from "@pulumi/aws/s3/bucketLifecycleConfiguration";
+import { BucketPolicy } from "@pulumi/aws/s3/bucketPolicy";
+import { BucketPublicAccessBlock } from "@pulumi/aws/s3/bucketPublicAccessBlock";
+import { BucketReplicationConfig } from "@pulumi/aws/s3/bucketReplicationConfig";
+import { BucketServerSideEncryptionConfiguration } from "@pulumi/aws/s3/bucketServerSideEncryptionConfiguration";
+import { BucketVersioning } from "@pulumi/aws/s3/bucketVersioning";
+import { Provider as GcpProvider } from "@pulumi/gcp/provider";
+import { Bucket as GcsBucket } from "@pulumi/gcp/storage/bucket";
+import * as pulumi from "@pulumi/pulumi";
+import type { StorageTarget } from "../backup/jobs";
+import type { BackupSettings } from "../backup/settings";
+import { gcpContinent } from "../backup/settings";
+import type { Site } from "../topology/model";
+import {
+  bucketNames,
+  gcsBucketSettings,
+  replicationRolePolicy,
+  S3_ASSUME_ROLE_POLICY,
+  s3LifecycleRules,
+  s3ReplicationRule,
+  tlsOnlyBucketPolicy,
+} from "./plan";
+
+export interface ReplicatedBucketArgs {
+  readonly site: Site;
+  /** Network name (part of the default bucket names). */
+  readonly networkName: string;
+  /** The site's `drstack:backup` settings (retention, replica region, GCP mode, CMEK, names). */
+  readonly settings: BackupSettings;
+  /** Labels / tags on every bucket and key. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** A copy job the bucket needs (GCP copy mode, cross-cloud): `BackupSchedule` runs it. */
+export interface BucketCopy {
+  readonly role: string;
+  readonly target: StorageTarget<pulumi.Input<string>>;
+}
+
+export class ReplicatedBucket extends pulumi.ComponentResource {
+  readonly cloud: Site["cloud"];
+  readonly bucketName: string;
+  readonly region: string;
+  readonly replicaBucketName: string;
+  readonly replicaRegion: string;
+  /** How the replica is kept: `s3-replication`, `gcs-dual-region` or `copy-job`. */
+  readonly replication: string;
+  /** What backup jobs write to. */
+  readonly target: StorageTarget<pulumi.Input<string>>;
+  /** Copy jobs this bucket relies on (second region in GCP copy mode, other cloud). */
+  readonly copies: BucketCopy[] = [];
+
+  constructor(name: string, args: ReplicatedBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("drstack:storage:ReplicatedBucket", name, {}, opts);
+    const { site, settings: s } = args;
+    const names = bucketNames(args.networkName, site, s.bucketName);
+    this.cloud = site.cloud;
+    this.bucketName = names.primary;
+    this.region = site.region;
+    this.replicaRegion = s.replicaRegion;
+    if (site.cloud === "aws") {
+      this.replicaBucketName = names.replica;
+      this.replication = "s3-replication";
+      this.target = this.aws(name, args, names);
+    } else {
+      const dual = s.gcpReplication === "dual-region";
+      this.replicaBucketName = dual ? names.primary : names.replica;
+      this.replication = dual ? "gcs-dual-region" : "copy-job";
+      this.target = this.gcp(name, args, names, dual);
+    }
+    if (s.crossCloud) {
+      this.copies.push({
+        role: "copy-cross-cloud",
+        target: {
+          cloud: s.crossCloud.cloud,
+          bucket: s.crossCloud.bucket,
+          region: s.crossCloud.region ?? "",
+        },
+      });
+    }
+    this.registerOutputs({
+      bucketName: this.bucketName,
+      replicaBucketName: this.replicaBucketName,
+      region: this.region,
+      replicaRegion: this.replicaRegion,
+    });
+  }
+
+  private aws(
+    name: string,
+    args: ReplicatedBucketArgs,
+    names: { primary: string; replica: string },
+  ): StorageTarget<pulumi.Input<string>> {
+    const { site, settings: s } = args;
+    const tags = { ...args.labels };
+    const provider = new AwsProvider(
+      `${name}-aws`,
+      { region: site.region as never, defaultTags: { tags } },
+      { parent: this },
+    );
+    const child = { parent: this, provider };
+    const regions = { primary: site.region, replica: s.replicaRegion };
+    const keys = {} as Record<"primary" | "replica", Key>;
+    const buckets = {} as Record<"primary" | "replica", S3Bucket>;
+    const versionings: BucketVersioning[] = [];
+    for (const which of ["primary", "replica"] as const) {
+      const suffix = which === "primary" ? "" : "-replica";
+      const region = regions[which];
+      const bucketName = names[which];
+      keys[which] = new Key(
+        `${name}${suffix}-key`,
+        {
+          region,
+          description: `drstack backups of site ${site.name} (${bucketName})`,
+          enableKeyRotation: true,
+          deletionWindowInDays: 30,
+        },
+        child,
+      );
+      const bucket = new S3Bucket(
+        `${name}${suffix}-bucket`,
+        { region, bucket: bucketName, forceDestroy: false },
+        { ...child, protect: true },
+      );
+      buckets[which] = bucket;
+      const b = { region, bucket: bucket.bucket };
+      const deps = { ...child, parent: bucket };
+      versionings.push(
+        new BucketVersioning(
+          `${name}${suffix}-versioning`,
+          { ...b, versioningConfiguration: { status: "Enabled" } },
+          deps,
+        ),
+      );
+      new BucketServerSideEncryptionConfiguration(
+        `${name}${suffix}-sse`,
+        {
+          ...b,
+          rules: [
+            {
+              applyServerSideEncryptionByDefault: {
+                sseAlgorithm: "aws:kms",
+                kmsMasterKeyId: keys[which].arn,
+              },
+              bucketKeyEnabled: true,
+            },
+          ],
+        },
+        deps,
+      );
+      const block = new BucketPublicAccessBlock(
+        `${name}${suffix}-public-access`,
+        {
+          ...b,
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        },
+        deps,
+      );
+      new BucketPolicy(
+        `${name}${suffix}-tls-only`,
+        { ...b, policy: JSON.stringify(tlsOnlyBucketPolicy(bucketName)) },
+        { ...deps, dependsOn: [block] },
+      );
+      new BucketLifecycleConfiguration(
+        `${name}${suffix}-lifecycle`,
+        { ...b, rules: s3LifecycleRules(s.retentionDays, s.noncurrentDays) as never },
+        { ...deps, dependsOn: [versionings[versionings.length - 1]] },
+      );
+    }
+    const role = new Role(
+      `${name}-replication-role`,
+      {
+        assumeRolePolicy: JSON.stringify(S3_ASSUME_ROLE_POLICY),
+        description: `S3 replication of ${names.primary}`,
+      },
+      child,
+    );
+    const rolePolicy = new RolePolicy(
+      `${name}-replication-policy`,
+      {
+        role: role.name,
+        policy: pulumi
+          .all([keys.primary.arn, keys.replica.arn])
+          .apply(([sourceKeyArn, replicaKeyArn]) =>
+            JSON.stringify(
+              replicationRolePolicy({
+                source: names.primary,
+                replica: names.replica,
+                sourceRegion: regions.primary,
+                replicaRegion: regions.replica,
+                sourceKeyArn,
+                replicaKeyArn,
+              }),
+            ),
+          ),
+      },
+      { parent: role, provider },
+    );
+    new BucketReplicationConfig(
+      `${name}-replication`,
+      {
+        region: regions.primary,
+        bucket: buckets.primary.bucket,
+        role: role.arn,
+        rules: [s3ReplicationRule(names.replica, regions.replica, keys.replica.arn) as never],
+      },
+      { parent: buckets.primary, provider, dependsOn: [...versionings, rolePolicy] },
+    );
+    return {
+      cloud: "aws",
+      bucket: buckets.primary.bucket,
+      region: site.region,
+      kmsKeyArn: keys.primary.arn,
+    };
+  }
+
+  private gcp(
+    name: string,
+    args: ReplicatedBucketArgs,
+    names: { primary: string; replica: string },
+    dual: boolean,
+  ): StorageTarget<pulumi.Input<string>> {
+    const { site, settings: s } = args;
+    const provider = new GcpProvider(
+      `${name}-gcp`,
+      { region: site.region, ...(s.gcpProject ? { project: s.gcpProject } : {}) },
+      { parent: this },
+    );
+    const child = { parent: this, provider, protect: true };
+    const labels = Object.fromEntries(
+      Object.entries(args.labels).map(([k, v]) => [
+        k.replace(/[^a-z0-9_-]/g, "_").slice(0, 63),
+        v
+          .toLowerCase()
+          .replace(/[^a-z0-9_-]/g, "_")
+          .slice(0, 63),
+      ]),
+    );
+    const common = {
+      ...gcsBucketSettings(s.retentionDays, s.noncurrentDays, s.kmsKeyName),
+      labels,
+      ...(s.gcpProject ? { project: s.gcpProject } : {}),
+    };
+    if (dual) {
+      const bucket = new GcsBucket(
+        `${name}-bucket`,
+        {
+          ...(common as object),
+          name: names.primary,
+          location: gcpContinent(site.region) ?? site.region.toUpperCase(),
+          customPlacementConfig: {
+            dataLocations: [site.region.toUpperCase(), s.replicaRegion.toUpperCase()],
+          },
+          rpo: "ASYNC_TURBO",
+        },
+        child,
+      );
+      return { cloud: "gcp", bucket: bucket.name, region: site.region };
+    }
+    const primary = new GcsBucket(
+      `${name}-bucket`,
+      {
+        ...(common as object),
+        name: names.primary,
+        location: site.region.toUpperCase(),
+        rpo: "DEFAULT",
+      },
+      child,
+    );
+    const replica = new GcsBucket(
+      `${name}-replica-bucket`,
+      {
+        ...(common as object),
+        name: names.replica,
+        location: s.replicaRegion.toUpperCase(),
+        rpo: "DEFAULT",
+      },
+      child,
+    );
+    this.copies.push({
+      role: "copy-replica",
+      target: { cloud: "gcp", bucket: replica.name, region: s.replicaRegion },
+    });
+    return { cloud: "gcp", bucket: primary.name, region: site.region };
+  }
+}

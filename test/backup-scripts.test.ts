@@ -1,0 +1,372 @@
+/**
+ * The rendered backup scripts run by real bash against real files and tools: the size guard
+ * rejects missing, empty and too-small artifacts; the Redis job snapshots a real redis-server
+ * found through a real Sentinel and uploads with rclone (local backend) with a verified checksum;
+ * the key job encrypts with gpg; restore verification runs redis-check-rdb and reports failure
+ * for a corrupted snapshot. Metrics are read from the textfile output (METRICS_DIR).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { expect } from "chai";
+import {
+  PG_INFO_GUARD,
+  renderKeysBackupScript,
+  renderPrelude,
+  renderRedisBackupScript,
+} from "../components/backup/scripts";
+import { renderVerifyScript } from "../components/backup/verify";
+
+function tmp(prefix = "drstack-backup-"): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function bash(script: string, env: Record<string, string>, cwd = os.tmpdir()): Run {
+  const file = path.join(tmp(), "job.sh");
+  fs.writeFileSync(file, script);
+  const r = spawnSync("bash", [file], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function metrics(dir: string): string {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".prom"))
+    .sort()
+    .map((f) => fs.readFileSync(path.join(dir, f), "utf8"))
+    .join("");
+}
+
+function guard(file: string, min: number): Run {
+  const dir = tmp();
+  return bash(`${renderPrelude("test")}\nguard_artifact ${JSON.stringify(file)} ${min}\n`, {
+    SITE: "primary",
+    METRICS_DIR: dir,
+  });
+}
+
+describe("backup scripts: artifact guard (bash on real files)", () => {
+  it("rejects an empty file", () => {
+    const f = path.join(tmp(), "dump.rdb");
+    fs.writeFileSync(f, "");
+    const r = guard(f, 1);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain("is empty");
+  });
+
+  it("rejects a missing file", () => {
+    const r = guard(path.join(tmp(), "nothing.rdb"), 1);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain("was not produced");
+  });
+
+  it("rejects a suspiciously small file (20 bytes against a 256-byte minimum)", () => {
+    const f = path.join(tmp(), "dump.rdb");
+    fs.writeFileSync(f, "x".repeat(20));
+    const r = guard(f, 256);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain("20 bytes, below the minimum of 256");
+  });
+
+  it("accepts a good file and prints its size", () => {
+    const f = path.join(tmp(), "dump.rdb");
+    fs.writeFileSync(f, "x".repeat(4096));
+    const r = guard(f, 256);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout.trim()).to.equal("4096");
+  });
+
+  it("a failing job publishes backup_last_failure_timestamp_seconds and no success", () => {
+    const dir = tmp();
+    const f = path.join(tmp(), "empty");
+    fs.writeFileSync(f, "");
+    const r = bash(
+      `${renderPrelude("redis")}\nsize=$(guard_artifact ${f} 1)\nreport_success "$size"\n`,
+      { SITE: "primary", METRICS_DIR: dir },
+    );
+    expect(r.code).to.not.equal(0);
+    const m = metrics(dir);
+    expect(m).to.match(
+      /^backup_last_failure_timestamp_seconds\{site="primary",kind="redis"\} \d+$/m,
+    );
+    expect(m).to.not.contain("backup_last_success_timestamp_seconds");
+  });
+});
+
+describe("backup scripts: pgBackRest info guard (jq on real info JSON)", () => {
+  const info = (backups: object[]) => {
+    const f = path.join(tmp(), "info.json");
+    fs.writeFileSync(f, JSON.stringify([{ name: "pg", backup: backups }]));
+    return f;
+  };
+  const run = (file: string, before: string, type: string, min: number) =>
+    bash(
+      `${renderPrelude("pg-full")}${PG_INFO_GUARD}\nguard_pgbackrest_info ${file} "${before}" ${type} ${min}\n`,
+      { SITE: "primary", METRICS_DIR: tmp() },
+    );
+  const full = {
+    label: "20260101-020000F",
+    type: "full",
+    info: { repository: { delta: 5_000_000, size: 5_000_000 } },
+  };
+
+  it("accepts a new full backup above the minimum", () => {
+    const r = run(info([full]), "", "full", 1048576);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout.trim()).to.equal("5000000");
+  });
+
+  it("rejects when no new backup was recorded", () => {
+    const r = run(info([full]), full.label, "full", 1);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain("no new backup");
+  });
+
+  it("rejects an empty repository and a backup of the wrong type or size", () => {
+    expect(run(info([]), "", "full", 1).code).to.not.equal(0);
+    expect(run(info([full]), "", "incr", 1).stderr).to.contain("expected incr");
+    const tiny = { ...full, info: { repository: { delta: 20, size: 20 } } };
+    expect(run(info([tiny]), "", "full", 1048576).stderr).to.contain("20 bytes, below the minimum");
+  });
+});
+
+function freePort(): number {
+  return 20000 + Math.floor(Math.random() * 20000);
+}
+
+async function waitFor(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("backup scripts: Redis snapshot and restore verification (real redis-server, Sentinel, rclone)", function () {
+  this.timeout(120_000);
+  const procs: ChildProcess[] = [];
+  const dir = tmp("drstack-redis-");
+  const redisPort = freePort();
+  const sentinelPort = redisPort + 1;
+  const bucket = path.join(dir, "bucket");
+  const env = (metricsDir: string): Record<string, string> => ({
+    SITE: "primary",
+    BUCKET: bucket,
+    METRICS_DIR: metricsDir,
+    SCRATCH_DIR: tmp(),
+    HOME: dir,
+    SENTINEL_HOST: "127.0.0.1",
+    SENTINEL_PORT: String(sentinelPort),
+    REDIS_MASTER_NAME: "drstack",
+    RCLONE_CONFIG_BACKUP_TYPE: "local",
+  });
+  const cli = (...args: string[]) =>
+    spawnSync("redis-cli", ["-p", String(redisPort), ...args], { encoding: "utf8" });
+
+  before(async () => {
+    fs.mkdirSync(bucket);
+    procs.push(
+      spawn(
+        "redis-server",
+        [
+          "--port",
+          String(redisPort),
+          "--bind",
+          "127.0.0.1",
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+          "--dir",
+          dir,
+        ],
+        { stdio: "ignore" },
+      ),
+    );
+    const conf = path.join(dir, "sentinel.conf");
+    fs.writeFileSync(
+      conf,
+      `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor drstack 127.0.0.1 ${redisPort} 1\n`,
+    );
+    procs.push(spawn("redis-server", [conf, "--sentinel"], { stdio: "ignore" }));
+    await waitFor(
+      () =>
+        spawnSync(
+          "redis-cli",
+          ["-p", String(sentinelPort), "SENTINEL", "get-master-addr-by-name", "drstack"],
+          { encoding: "utf8" },
+        ).stdout.includes(String(redisPort)),
+      "sentinel",
+    );
+  });
+  after(() => {
+    for (const p of procs) p.kill("SIGTERM");
+  });
+
+  it("refuses to report success for an empty dataset's snapshot (below the minimum)", () => {
+    const m = tmp();
+    const r = bash(renderRedisBackupScript(256), env(m));
+    expect(r.code, r.stdout + r.stderr).to.not.equal(0);
+    expect(r.stderr).to.contain("below the minimum of 256");
+    expect(metrics(m))
+      .to.contain("backup_last_failure_timestamp_seconds")
+      .and.not.contain("backup_size_bytes");
+  });
+
+  it("snapshots a real dataset, checks it with redis-check-rdb, uploads it with a matching checksum and reports its size", () => {
+    for (let i = 0; i < 200; i++) cli("SET", `key:${i}`, "v".repeat(100));
+    const m = tmp();
+    const r = bash(renderRedisBackupScript(256), env(m));
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    const uploaded = fs.readdirSync(path.join(bucket, "redis", "primary"));
+    const rdb = uploaded.find((f) => f.endsWith(".rdb"))!;
+    expect(uploaded).to.include(`${rdb}.sha256`);
+    const data = fs.readFileSync(path.join(bucket, "redis", "primary", rdb));
+    const sum = spawnSync("sha256sum", [path.join(bucket, "redis", "primary", rdb)], {
+      encoding: "utf8",
+    }).stdout.split(" ")[0];
+    expect(
+      fs.readFileSync(path.join(bucket, "redis", "primary", `${rdb}.sha256`), "utf8").trim(),
+    ).to.equal(sum);
+    const text = metrics(m);
+    expect(text).to.match(
+      new RegExp(`^backup_size_bytes\\{site="primary",kind="redis"\\} ${data.length}$`, "m"),
+    );
+    expect(text).to.match(
+      /^backup_last_success_timestamp_seconds\{site="primary",kind="redis"\} \d{10}$/m,
+    );
+  });
+
+  it("restore verification passes on the uploaded snapshot and fails (metric 0) once it is corrupted", () => {
+    const script = renderVerifyScript({ postgres: false, redis: true, rowChecks: [] });
+    const ok = tmp();
+    const r = bash(script, env(ok));
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    expect(metrics(ok)).to.match(
+      /^backup_restore_verification_success\{site="primary",check="redis-rdb"\} 1$/m,
+    );
+
+    const folder = path.join(bucket, "redis", "primary");
+    const rdb = fs
+      .readdirSync(folder)
+      .filter((f) => f.endsWith(".rdb"))
+      .sort()
+      .pop()!;
+    const file = path.join(folder, rdb);
+    const bytes = fs.readFileSync(file);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    fs.writeFileSync(
+      `${file}.sha256`,
+      spawnSync("sha256sum", [file], { encoding: "utf8" }).stdout.split(" ")[0],
+    ); // checksum matches: only redis-check-rdb can tell
+    const bad = tmp();
+    const r2 = bash(script, env(bad));
+    expect(r2.code).to.not.equal(0);
+    expect(metrics(bad)).to.match(
+      /^backup_restore_verification_success\{site="primary",check="redis-rdb"\} 0$/m,
+    );
+  });
+});
+
+describe("backup scripts: validator keys encrypted client-side (real gpg, rclone)", function () {
+  this.timeout(120_000);
+  const dir = tmp("drstack-keys-");
+  const home = path.join(dir, "gnupg-owner");
+  const recipient = path.join(dir, "recipient.asc");
+  const bucket = path.join(dir, "bucket");
+  const env = (keys: string, m: string) => ({
+    SITE: "primary",
+    BUCKET: bucket,
+    METRICS_DIR: m,
+    SCRATCH_DIR: tmp(),
+    HOME: dir,
+    KEYS_DIR: keys,
+    RECIPIENT_FILE: recipient,
+    RCLONE_CONFIG_BACKUP_TYPE: "local",
+  });
+
+  before(() => {
+    fs.mkdirSync(bucket);
+    fs.mkdirSync(home, { mode: 0o700 });
+    const gen = spawnSync(
+      "gpg",
+      [
+        "--batch",
+        "--homedir",
+        home,
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        "drstack backup owner <owner@example.invalid>",
+        "future-default",
+        "default",
+        "never",
+      ],
+      { encoding: "utf8" },
+    );
+    expect(gen.status, gen.stderr).to.equal(0);
+    fs.writeFileSync(
+      recipient,
+      spawnSync("gpg", ["--batch", "--homedir", home, "--armor", "--export"], { encoding: "utf8" })
+        .stdout,
+    );
+  });
+
+  it("refuses to back up an empty key directory", () => {
+    const keys = tmp();
+    const r = bash(renderKeysBackupScript(64), env(keys, tmp()));
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain("holds no files");
+  });
+
+  it("refuses a key directory holding less key material than the minimum", () => {
+    const keys = tmp();
+    fs.writeFileSync(path.join(keys, "priv_validator_key.json"), "{}");
+    const m = tmp();
+    const r = bash(renderKeysBackupScript(64), env(keys, m));
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain("2 bytes of key material, below the minimum of 64");
+    expect(metrics(m)).to.contain("backup_last_failure_timestamp_seconds");
+  });
+
+  it("uploads an OpenPGP message only the owner's private key opens, holding the key files", () => {
+    const keys = tmp();
+    fs.writeFileSync(
+      path.join(keys, "priv_validator_key.json"),
+      JSON.stringify({
+        address: "A".repeat(40),
+        pub_key: { type: "ed25519", value: "P".repeat(44) },
+        priv_key: { type: "ed25519", value: `SECRET-KEY-MATERIAL${"s".repeat(69)}` },
+      }),
+    );
+    fs.writeFileSync(path.join(keys, "config.toml"), "moniker = 'val-a'\n");
+    const r = bash(renderKeysBackupScript(64), env(keys, tmp()));
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    const folder = path.join(bucket, "keys", "primary");
+    const file = path.join(
+      folder,
+      fs.readdirSync(folder).find((f) => f.endsWith(".tar.gpg"))!,
+    );
+    expect(fs.readFileSync(file).includes("SECRET-KEY-MATERIAL")).to.equal(false);
+    const dec = spawnSync(
+      "bash",
+      ["-c", `gpg --batch --homedir ${home} --decrypt ${file} 2>/dev/null | tar -tf -`],
+      { encoding: "utf8" },
+    );
+    expect(dec.stdout).to.contain("priv_validator_key.json").and.contain("config.toml");
+  });
+});
