@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,6 +13,7 @@ import {
   runStackRule,
   validatorStatefulSet,
 } from "./support/policy";
+import { projectRoot } from "./support/project";
 
 describe("policy framework", () => {
   it("discovers every rule file under policies/rules, sorted, with unique names and full metadata", () => {
@@ -37,6 +39,27 @@ describe("policy framework", () => {
         r.name,
       ).to.equal(true);
     }
+  });
+
+  it("loads the TypeScript rule files under ts-node, as the Pulumi CLI runs the pack", () => {
+    // Pulumi's nodejs host runs a TypeScript pack with ts-node; use the one it vendors.
+    const tsNode = path.join(
+      path.dirname(require.resolve("@pulumi/pulumi/package.json")),
+      "vendor",
+      "ts-node@7.0.1",
+    );
+    const script = `
+      require(${JSON.stringify(tsNode)}).register({ transpileOnly: true, typeCheck: false, compiler: require.resolve("typescript"), project: "policies/tsconfig.json", compilerOptions: { module: "commonjs" } });
+      const r = require("./policies/lib/registry.ts");
+      console.log(JSON.stringify({ ext: r.ruleFiles().map((f) => require("path").extname(f)), names: r.loadRules().map((x) => x.name) }));`;
+    const out = spawnSync(process.execPath, ["-e", script], {
+      cwd: projectRoot(),
+      encoding: "utf8",
+    });
+    expect(out.status, out.stderr).to.equal(0);
+    const got = JSON.parse(out.stdout) as { ext: string[]; names: string[] };
+    expect(new Set(got.ext)).to.deep.equal(new Set([".ts"]));
+    expect(got.names).to.deep.equal(loadRules().map((r) => r.name));
   });
 
   it("rejects a rule file that breaks the convention, listing every problem", () => {
