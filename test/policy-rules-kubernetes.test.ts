@@ -160,6 +160,13 @@ describe("rule restricted-pods", () => {
       [{ name: "root", hostPath: { path: "/" } }],
       "volume root is a hostPath",
     ],
+    [
+      "an nfs volume",
+      "spec.template.spec.volumes",
+      [{ name: "share", nfs: { server: "x", path: "/" } }],
+      "volume share is a nfs (restricted allows only",
+    ],
+    ["unmasked /proc", `${c0}.procMount`, "Unmasked", "procMount Unmasked"],
     ["root user", `${c0}.runAsUser`, 0, "runAsUser is 0"],
   ];
   for (const [what, path, value, expected] of cases) {

@@ -10,6 +10,17 @@ import type { DrResourceRule } from "../../lib/rule";
 
 const ALLOWED_ADD = ["NET_BIND_SERVICE"];
 const SECCOMP_OK = ["RuntimeDefault", "Localhost"];
+/** Volume types Pod Security "restricted" allows. */
+const VOLUME_TYPES = [
+  "configMap",
+  "csi",
+  "downwardAPI",
+  "emptyDir",
+  "ephemeral",
+  "persistentVolumeClaim",
+  "projected",
+  "secret",
+];
 
 /** Problems of one pod spec against Pod Security "restricted" (empty when it complies). Pure. */
 export function restrictedProblems(spec: Props): string[] {
@@ -17,7 +28,14 @@ export function restrictedProblems(spec: Props): string[] {
   const pod: Props = spec.securityContext ?? {};
   for (const f of ["hostNetwork", "hostPID", "hostIPC"])
     if (spec[f] === true) out.push(`${f} is true`);
-  for (const v of spec.volumes ?? []) if (v.hostPath) out.push(`volume ${v.name} is a hostPath`);
+  for (const v of spec.volumes ?? []) {
+    const kinds = Object.keys(v).filter((k) => k !== "name");
+    for (const k of kinds)
+      if (!VOLUME_TYPES.includes(k))
+        out.push(
+          `volume ${v.name} is a ${k}${k === "hostPath" ? "" : " (restricted allows only " + VOLUME_TYPES.join(", ") + ")"}`,
+        );
+  }
   if (pod.runAsUser === 0) out.push("pod securityContext.runAsUser is 0 (root)");
   const containers: Props[] = [
     ...(spec.initContainers ?? []),
@@ -44,6 +62,8 @@ export function restrictedProblems(spec: Props): string[] {
     for (const a of sc.capabilities?.add ?? [])
       if (!ALLOWED_ADD.includes(a)) out.push(`${who}: adds capability ${a}`);
     for (const p of c.ports ?? []) if (p.hostPort) out.push(`${who}: hostPort ${p.hostPort}`);
+    if (sc.procMount !== undefined && sc.procMount !== "Default")
+      out.push(`${who}: procMount ${sc.procMount}`);
   }
   return out;
 }
