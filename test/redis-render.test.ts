@@ -1,10 +1,11 @@
 /**
  * The rendered configs run by the real redis-server and redis-sentinel (Debian packages): a
- * master, two replicas and three sentinels on loopback ports 16350-16359, read back with CONFIG GET
+ * master, two replicas and three sentinels on free loopback ports in 16300-16399, read back with CONFIG GET
  * and SENTINEL MASTER, auth checked, the split-brain guard exercised; stopped by PID.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
@@ -19,13 +20,28 @@ import { redisInitScript, sentinelInitScript } from "../components/redis/scripts
 import { Problems } from "../components/topology/errors";
 
 const PASSWORD = "s3cretTestPassw0rd";
-const PORTS = {
-  master: 16350,
-  replica: 16351,
-  replica2: 16356,
-  sentinels: [16352, 16353, 16354],
-  scratch: 16355,
-};
+/** Ports in the tests' range (16300-16399), picked free at start so concurrent runs do not collide. */
+const PORTS = { master: 0, replica: 0, replica2: 0, sentinels: [0, 0, 0], scratch: 0 };
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+async function pickPorts(n: number, from = 16300, to = 16399): Promise<number[]> {
+  const span = to - from + 1;
+  const start = Math.floor(Math.random() * span);
+  const out: number[] = [];
+  for (let i = 0; i < span && out.length < n; i++) {
+    const port = from + ((start + i) % span);
+    if (await portFree(port)) out.push(port);
+  }
+  if (out.length < n) throw new Error(`only ${out.length} free ports in ${from}-${to}`);
+  return out;
+}
 
 function need(tool: string): string {
   const r = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" });
@@ -87,6 +103,8 @@ describe("redis renderers under the real redis-server and redis-sentinel", funct
     need("redis-server");
     need("redis-sentinel");
     need("redis-cli");
+    const [master, replica, replica2, s0, s1, s2, scratch] = await pickPorts(7);
+    Object.assign(PORTS, { master, replica, replica2, sentinels: [s0, s1, s2], scratch });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "drstack-redis-"));
     const problems = new Problems();
     // The split-brain guard with a 1s lag so the test can watch it engage.
@@ -228,7 +246,9 @@ describe("redis renderers under the real redis-server and redis-sentinel", funct
   it("the sentinel rewrites its config file at run time (so pods start from a writable copy)", () => {
     const text = fs.readFileSync(path.join(dir, "sentinel-0.conf"), "utf8");
     expect(text).to.match(/^sentinel myid [0-9a-f]{40}$/m);
-    expect(text).to.match(/^sentinel known-replica drstack 127\.0\.0\.1 16351$/m);
+    expect(text).to.match(
+      new RegExp(`^sentinel known-replica drstack 127\\.0\\.0\\.1 ${PORTS.replica}$`, "m"),
+    );
     const [m] = sentinelMonitors(text);
     expect(m).to.include({ masterName: "drstack", quorum: 2, port: PORTS.master });
   });
