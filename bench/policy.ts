@@ -5,7 +5,7 @@
  * registered rule over it with the offline runner. Prints resources/s; not a test.
  * Target: >= 10,000 resources/s.
  *
- *   npm run build && node dist/bench/policy.js [--resources 10000] [--runs 5]
+ *   npm run build && node dist/bench/policy.js [--resources 10000] [--runs 5] [--rules NAME|AREA,...]
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     options: {
       resources: { type: "string", default: "10000" },
       runs: { type: "string", default: "5" },
+      rules: { type: "string" },
     },
   });
   const target = Number(values.resources);
@@ -57,7 +58,8 @@ async function main(): Promise<void> {
   const planMs = performance.now() - t0;
   const stacks = clonePlans(shipped, target);
   const resources = stacks.reduce((n, s) => n + s.resources.length, 0);
-  const rules = loadRules();
+  const only = values.rules?.split(",").map((r) => r.trim());
+  const rules = loadRules().filter((r) => !only || only.includes(r.name) || only.includes(r.area));
   const times: number[] = [];
   let last;
   for (let i = 0; i < runs; i++) {

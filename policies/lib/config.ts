@@ -49,7 +49,24 @@ export function ruleConfig<T extends object>(
   rule: Pick<DrRule, "configSchema">,
   given: object | undefined,
 ): T {
-  return { ...configDefaults(rule), ...(given ?? {}) } as T;
+  let defaults = frozenDefaults.get(rule.configSchema);
+  if (!defaults) {
+    defaults = deepFreeze(configDefaults(rule));
+    frozenDefaults.set(rule.configSchema, defaults);
+  }
+  return { ...defaults, ...(given ?? {}) } as T;
+}
+
+// Rules call ruleConfig on every evaluation: compute each schema's defaults once (frozen, so a
+// rule cannot change them for the next resource).
+const frozenDefaults = new WeakMap<object, Readonly<Record<string, unknown>>>();
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === "object") {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
 }
 
 function typeOk(v: unknown, type: string): boolean {

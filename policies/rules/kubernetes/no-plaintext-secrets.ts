@@ -34,6 +34,8 @@ const WEAK = [
   "xxx",
 ];
 
+const patterns = new Map<string, RegExp>();
+
 function decode(v: unknown): string {
   if (typeof v !== "string") return String(v);
   try {
@@ -97,7 +99,8 @@ export const rule: DrResourceRule = {
       return;
     }
     if (!isWorkload(args.type) && args.type !== POD_TYPE) return;
-    const re = new RegExp(c.secretEnvPattern, "i");
+    let re = patterns.get(c.secretEnvPattern);
+    if (!re) patterns.set(c.secretEnvPattern, (re = new RegExp(c.secretEnvPattern, "i")));
     const spec = podTemplate(args.type, args.props)?.spec ?? {};
     for (const ctr of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
       for (const e of ctr.env ?? []) {
