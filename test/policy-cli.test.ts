@@ -26,6 +26,14 @@ describe("drstack policy", () => {
     ).to.deep.equal([]);
   });
 
+  it("checks one stack with --stack (network-wide rules over that stack alone)", () => {
+    const r = runCli(["policy", "--stack", "west", "--json"]);
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.stacks).to.deep.equal(["west"]);
+    expect(report.resourcesChecked).to.be.greaterThan(0);
+  });
+
   it("fails the unsafe 3-region network (exit 1), naming the regions at 40%", () => {
     const r = runCli(["policy", "--all", "--network", "examples/unsafe-3-region.yaml"]);
     expect(r.code, r.stderr).to.equal(1);

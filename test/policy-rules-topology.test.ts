@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import * as fc from "fast-check";
 import * as path from "node:path";
 import { loadNetwork } from "../components/topology/load";
 import type { Network } from "../components/topology/model";
@@ -168,6 +169,64 @@ describe("rule party-hosting", () => {
     };
     expect((await runStackRule(partyHosting, [topologyConfigMap(bad)])).messages[0]).to.include(
       "hosts party ghost, which is not declared",
+    );
+  });
+});
+
+describe("rule region-voting-power (property)", () => {
+  it("flags exactly the regions whose power p satisfies 3p >= total, for random networks", async () => {
+    const regions = [
+      "us-east-1",
+      "us-west-2",
+      "eu-west-1",
+      "ap-south-1",
+      "ca-central-1",
+      "sa-east-1",
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.integer({ min: 1, max: 2 ** 40 }), { minLength: 1, maxLength: 3 }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        async (powers) => {
+          const sites = powers.map((_, i) => ({
+            name: `s${i}`,
+            role: i === 0 ? "primary" : "standby",
+            cloud: "aws",
+            region: regions[i],
+            zones: [`${regions[i]}a`, `${regions[i]}b`],
+            kubernetes: {},
+            services: ["validators"],
+          }));
+          const validators = powers.flatMap((ps, i) =>
+            ps.map((p, j) => ({
+              name: `v${i}-${j}`,
+              site: `s${i}`,
+              zone: `${regions[i]}a`,
+              votingPower: p,
+              parties: [],
+            })),
+          );
+          const network = {
+            name: "prop",
+            objectives: {},
+            parties: [],
+            sites,
+            validators,
+          } as unknown as Network;
+          const total = powers.flat().reduce((a, b) => a + BigInt(b), 0n);
+          const expected = powers
+            .map((ps, i) => [regions[i], ps.reduce((a, b) => a + BigInt(b), 0n)] as const)
+            .filter(([, p]) => 3n * p >= total)
+            .map(([r]) => `aws/${r}`);
+          const got = (
+            await runStackRule(regionVotingPower, [topologyConfigMap(network)])
+          ).messages.map((m) => m.split(" holds")[0]);
+          expect(got.sort()).to.deep.equal(expected.sort());
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });
