@@ -132,6 +132,16 @@ describe("ValidatorSet", () => {
 
   it("validators-only sites get a ValidatorSet; sites without validators do not", async () => {
     const plans = await planShipped();
+    const facts = shipped(plans, "west").outputs.validators as Obj;
+    expect(facts.validators.map((v: Obj) => [v.name, v.zone, v.keySecret])).to.deep.equal([
+      ["val-usw2-a", "us-west-2a", "val-usw2-a-keys"],
+      ["val-usw2-b", "us-west-2b", "val-usw2-b-keys"],
+    ]);
+    expect(facts.gateway).to.deep.equal({
+      service: "validators-gateway",
+      type: "ClusterIP",
+      port: 26657,
+    });
     for (const p of plans) {
       const site = network.sites.find((s) => s.name === (p.config["drstack:site"] ?? p.stack))!;
       const has = byType(p, "drstack:validators:ValidatorSet").length;
