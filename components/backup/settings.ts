@@ -135,9 +135,10 @@ export function gcpContinent(region: string): string | undefined {
   return undefined;
 }
 
+// Cron syntax is checked by checkBackupConfig (parseCron), so every bad schedule is reported at once.
 const CRON: Shape = {
   kind: "string",
-  pattern: /^(@\w+|\S+( \S+){4})$/,
+  pattern: /\S/,
   hint: 'use 5 cron fields, e.g. "0 2 * * 0", or a macro such as "@daily"',
 };
 const REGION: Shape = {

@@ -78,11 +78,12 @@ export function gcsRegions(r: Res): string[] {
 /** Multi-region GCS locations replicate across regions by themselves. */
 export const GCS_MULTI_REGIONS = ["us", "eu", "asia"];
 
-/** S3 buckets that are the destination of some replication rule in these resources. */
+/** S3 buckets that are the destination of an enabled replication rule in these resources. */
 export function replicationDestinations(resources: readonly Res[]): Set<string> {
   const out = new Set<string>();
   for (const r of resources.filter((x) => x.type === S3.replication)) {
     for (const rule of (r.props.rules ?? []) as Obj[]) {
+      if (rule?.status !== "Enabled") continue;
       const b = bucketRef(rule?.destination?.bucket);
       if (b) out.add(b);
     }
