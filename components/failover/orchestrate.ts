@@ -10,7 +10,7 @@
 import type { Network } from "../topology/model";
 import { ConfigError } from "../topology/errors";
 import type { ActionResult, FenceResult, Reseed, SiteDriver, SiteProbe } from "./driver";
-import { flipRoles, type RoleFlip, targetProblems } from "./flip";
+import { flipRoles, type RoleFlip, standbysWithPostgres, targetProblems } from "./flip";
 import { decide, failbackChecks, failoverChecks, type PreflightCheck } from "./preflight";
 import { failbackSteps, failoverSteps, type PlannedStep, type StepName } from "./steps";
 import { parseNetwork } from "../topology/load";
@@ -345,37 +345,53 @@ async function swapSteps(
   return { outcome: "completed" };
 }
 
+/**
+ * Validates `failback --site S` (exit 2 problems naming --site and the field) and plans it.
+ * `rejoinFlip` is the topology with S as primary (what S was before the failover: the dry run's
+ * "before" plan of S's stack); `flip` is the swap back's change (only with `swapBack`).
+ */
+export function prepareFailback(
+  networkText: string,
+  networkFile: string,
+  opts: FailbackOptions,
+): { primary: string; steps: PlannedStep[]; flip?: RoleFlip; rejoinFlip: RoleFlip } {
+  const network = parseNetwork(networkText, networkFile);
+  const site = network.sites.find((s) => s.name === opts.site);
+  if (site?.role === "primary")
+    throw new ConfigError(
+      [
+        {
+          path: "--site",
+          file: networkFile,
+          message: `site ${opts.site} is the primary in ${networkFile}: failback brings back a site that is a standby after a failover`,
+          fix: `name the returning (old primary) site, one of: ${standbysWithPostgres(network).join(", ")}`,
+        },
+      ],
+      `cannot fail back ${opts.site}`,
+    );
+  const problems = targetProblems(network, opts.site, networkFile, "--site");
+  if (problems.length) throw new ConfigError(problems, `cannot fail back ${opts.site}`);
+  const primary = network.sites.find((s) => s.role === "primary")!.name;
+  // Validated up front, so bad input stops before anything changes.
+  const rejoinFlip = flipRoles(networkText, opts.site, networkFile, "--site");
+  const steps = failbackSteps({
+    site: opts.site,
+    primary,
+    reseed: opts.reseed ?? "rewind",
+    swapBack: opts.swapBack === true,
+    networkFile,
+  });
+  return { primary, steps, rejoinFlip, ...(opts.swapBack ? { flip: rejoinFlip } : {}) };
+}
+
 /** Runs `drstack failback --site S [--swap-back]`. */
 export async function runFailback(
   env: SwapEnvironment,
   opts: FailbackOptions,
 ): Promise<SwapReport> {
   const network = parseNetwork(env.networkText, env.networkFile);
-  const problems = targetProblems(network, opts.site, env.networkFile, "--site").filter(
-    (p) => !p.message.includes("already the primary"),
-  );
-  const site = network.sites.find((s) => s.name === opts.site);
-  if (site?.role === "primary")
-    problems.push({
-      path: "--site",
-      file: env.networkFile,
-      message: `site ${opts.site} is the primary in ${env.networkFile}: failback brings back a site that is a standby after a failover`,
-      fix: `name the returning (old primary) site; the primary now is ${opts.site}`,
-    });
-  if (problems.length) throw new ConfigError(problems, `cannot fail back ${opts.site}`);
-  const primary = network.sites.find((s) => s.role === "primary")!.name;
+  const { primary, steps, flip } = prepareFailback(env.networkText, env.networkFile, opts);
   const reseed: Reseed = opts.reseed ?? "rewind";
-  const steps = failbackSteps({
-    site: opts.site,
-    primary,
-    reseed,
-    swapBack: opts.swapBack === true,
-    networkFile: env.networkFile,
-  });
-  // The swap back's flip is validated up front, so bad input stops before anything changes.
-  const flip = opts.swapBack
-    ? flipRoles(env.networkText, opts.site, env.networkFile, "--site")
-    : undefined;
   const tl = new Timeline(env);
   const state: SwapState = { preflight: [], edits: [] };
   const report = (outcome: SwapReport["outcome"], stoppedBecause?: string): SwapReport => ({

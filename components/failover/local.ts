@@ -1,0 +1,218 @@
+/**
+ * The local site driver: sites whose Patroni REST API and PostgreSQL listen on this machine (the
+ * drill's clusters on loopback). It needs only each site's REST URLs, a replication endpoint,
+ * and a PostgreSQL address for psql. Configured from a JSON file (`--sites FILE`) or, by the
+ * drill, programmatically (which may add a `reseedFresh` hook that wipes and restarts members).
+ *
+ * ```json
+ * { "sites": { "primary": { "rest": ["http://127.0.0.1:15620"],
+ *                           "replication": { "host": "127.0.0.1", "port": 15650 },
+ *                           "postgres": { "hosts": ["127.0.0.1:15610"], "user": "postgres",
+ *                                         "passwordEnv": "PGPASSWORD", "database": "postgres" },
+ *                           "pgbackrest": { "stanza": "main", "config": "/tmp/pgbackrest.conf" } } } }
+ * ```
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ConfigError, type Problem } from "../topology/errors";
+import { PatroniDriver, type PatroniSiteAccess } from "./patroni-driver";
+
+export interface LocalSiteConfig {
+  /** REST base URLs of the site's Patroni members. */
+  readonly rest: readonly string[];
+  /** Host and port other sites replicate from while this site is primary. */
+  readonly replication: { readonly host: string; readonly port: number };
+  readonly postgres: {
+    /** `host:port` of every member (psql picks the read-write one). */
+    readonly hosts: readonly string[];
+    readonly user: string;
+    readonly password?: string;
+    /** Environment variable holding the password. */
+    readonly passwordEnv?: string;
+    readonly database: string;
+  };
+  readonly pgbackrest?: { readonly stanza: string; readonly config: string };
+  /** Extra `standby_cluster` fields (e.g. `restore_command`). */
+  readonly standbyCluster?: Readonly<Record<string, unknown>>;
+  /** Wipes and restarts the site's members (programmatic use only: the drill owns them). */
+  readonly reseedFresh?: () => Promise<void>;
+}
+
+export interface LocalSitesConfig {
+  readonly sites: Readonly<Record<string, LocalSiteConfig>>;
+}
+
+const PSQL_DIRS = ["/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin"];
+
+function findBinary(name: string): string {
+  for (const dir of [...(process.env.PATH ?? "").split(":"), ...PSQL_DIRS]) {
+    if (!dir) continue;
+    const p = path.join(dir, name);
+    if (fs.existsSync(p)) return p;
+  }
+  return name;
+}
+
+function exec(
+  file: string,
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  timeoutMs = 15_000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      file,
+      [...args],
+      { env, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        if (err)
+          reject(new Error(`${path.basename(file)}: ${String(stderr).trim() || err.message}`));
+        else resolve(String(stdout));
+      },
+    );
+  });
+}
+
+/** libpq connection string for a site (read-write session). Pure. */
+export function localConninfo(pg: LocalSiteConfig["postgres"]): string {
+  const hp = pg.hosts.map((h) => {
+    const i = h.lastIndexOf(":");
+    return i < 0 ? [h, "5432"] : [h.slice(0, i), h.slice(i + 1)];
+  });
+  return [
+    `host=${hp.map(([h]) => h).join(",")}`,
+    `port=${hp.map(([, p]) => p).join(",")}`,
+    `user=${pg.user}`,
+    `dbname=${pg.database}`,
+    "connect_timeout=3",
+    "target_session_attrs=read-write",
+    "application_name=drstack-failover",
+  ].join(" ");
+}
+
+export function localAccess(c: LocalSiteConfig): PatroniSiteAccess {
+  const password =
+    c.postgres.password ??
+    (c.postgres.passwordEnv ? process.env[c.postgres.passwordEnv] : undefined);
+  return {
+    restUrls: async () => c.rest,
+    replicationEndpoint: async () => c.replication,
+    sql: (query) =>
+      exec(
+        findBinary("psql"),
+        [
+          "-X",
+          "-A",
+          "-t",
+          "-q",
+          "-v",
+          "ON_ERROR_STOP=1",
+          "-d",
+          localConninfo(c.postgres),
+          "-c",
+          query,
+        ],
+        { PATH: process.env.PATH, LANG: "C.UTF-8", ...(password ? { PGPASSWORD: password } : {}) },
+      ).then((s) => s.trim()),
+    ...(c.pgbackrest
+      ? {
+          backupInfo: async () =>
+            JSON.parse(
+              await exec(
+                findBinary("pgbackrest"),
+                [
+                  `--config=${c.pgbackrest!.config}`,
+                  `--stanza=${c.pgbackrest!.stanza}`,
+                  "info",
+                  "--output=json",
+                ],
+                { PATH: process.env.PATH },
+              ),
+            ) as unknown,
+        }
+      : {}),
+    ...(c.reseedFresh ? { reseedFresh: c.reseedFresh } : {}),
+    ...(c.standbyCluster ? { standbyClusterExtras: c.standbyCluster } : {}),
+  };
+}
+
+/** The driver for local sites; `upstreamOf` is the topology's primary. */
+export function localDriver(
+  config: LocalSitesConfig,
+  upstreamOf: (site: string) => string | undefined,
+  timing: {
+    fenceTimeoutMs?: number;
+    promoteTimeoutMs?: number;
+    rejoinTimeoutMs?: number;
+    pollMs?: number;
+  } = {},
+): PatroniDriver {
+  return new PatroniDriver({
+    kind: "local",
+    sites: Object.fromEntries(Object.entries(config.sites).map(([k, v]) => [k, localAccess(v)])),
+    upstreamOf,
+    description: `local Patroni sites ${Object.entries(config.sites)
+      .map(([k, v]) => `${k} (${v.rest.join(", ")})`)
+      .join("; ")}`,
+    ...timing,
+  });
+}
+
+/** Reads and checks `--sites FILE`; every problem names its field. */
+export function readLocalSites(file: string, siteNames: readonly string[]): LocalSitesConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new ConfigError([
+      {
+        file,
+        path: "",
+        message: `cannot read the local sites file: ${(e as Error).message}`,
+        fix: "pass --sites FILE with the JSON described in docs/failover.md",
+      },
+    ]);
+  }
+  const problems: Problem[] = [];
+  const add = (p: string, message: string, fix: string) =>
+    problems.push({ file, path: p, message, fix });
+  const sites = (raw as { sites?: unknown })?.sites;
+  if (!sites || typeof sites !== "object")
+    add("sites", "missing", "add a sites object keyed by site name");
+  else
+    for (const [name, v] of Object.entries(sites as Record<string, unknown>)) {
+      const at = (f: string) => `sites.${name}.${f}`;
+      if (!siteNames.includes(name))
+        add(
+          `sites.${name}`,
+          `no site named ${name} in the topology`,
+          `use one of: ${siteNames.join(", ")}`,
+        );
+      const s = v as Partial<LocalSiteConfig>;
+      if (
+        !Array.isArray(s.rest) ||
+        s.rest.length === 0 ||
+        !s.rest.every((u) => /^https?:\/\//.test(String(u)))
+      )
+        add(at("rest"), "must list the members' REST base URLs", 'e.g. ["http://127.0.0.1:15620"]');
+      if (typeof s.replication?.host !== "string" || !Number.isInteger(s.replication?.port))
+        add(
+          at("replication"),
+          "must be { host, port }",
+          'e.g. { "host": "127.0.0.1", "port": 15650 }',
+        );
+      if (
+        !Array.isArray(s.postgres?.hosts) ||
+        typeof s.postgres?.user !== "string" ||
+        typeof s.postgres?.database !== "string"
+      )
+        add(
+          at("postgres"),
+          "must be { hosts: [host:port...], user, database, password? | passwordEnv? }",
+          "see docs/failover.md",
+        );
+    }
+  if (problems.length) throw new ConfigError(problems, `${file} is invalid`);
+  return raw as LocalSitesConfig;
+}
