@@ -11,9 +11,16 @@ import {
 } from "./command";
 import { planCommand } from "./commands/plan";
 import { policyCommand } from "./commands/policy";
+import { failoverCommand } from "./commands/failover";
+import { failbackCommand } from "./commands/failback";
 
 /** Every command; each lives in cli/commands/<name>.ts. */
-export const COMMANDS: readonly Command[] = [planCommand, policyCommand];
+export const COMMANDS: readonly Command[] = [
+  planCommand,
+  policyCommand,
+  failoverCommand,
+  failbackCommand,
+];
 
 const consoleIo: Io = {
   out: (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
