@@ -65,7 +65,20 @@ describe("RedisSentinel in the planned stacks", function () {
     const children = primary.resources.filter(
       (r) => r.parent === comp.urn && r.type.startsWith("kubernetes:"),
     );
-    expect(children).to.have.length(10);
+    expect(children).to.have.length(11);
+    const lb = one(primary, "kubernetes:core/v1:Service", "primary-redis-cross-site").inputs as Obj;
+    expect(lb.spec.type).to.equal("LoadBalancer");
+    expect(lb.spec.selector).to.deep.equal(
+      (one(primary, STS, "primary-redis-redis").inputs as Obj).spec.selector.matchLabels,
+    );
+    expect(lb.metadata.annotations["external-dns.alpha.kubernetes.io/hostname"]).to.equal(
+      "redis-primary.drstack.internal",
+    );
+    expect(lb.spec.loadBalancerSourceRanges).to.deep.equal([
+      "10.0.0.0/8",
+      "172.16.0.0/12",
+      "192.168.0.0/16",
+    ]);
     for (const r of children) {
       expect(r.provider, r.urn).to.equal(`${provider.urn}::${provider.id}`);
       expect((r.inputs as Obj).metadata.namespace, r.urn).to.equal("drstack-data");
@@ -188,8 +201,11 @@ describe("RedisSentinel in the planned stacks", function () {
     ).to.deep.equal([]);
     const env = inputs(dr, STS, "dr-redis-redis").spec.template.spec.initContainers[0].env as Obj[];
     expect(envValue(env, "MODE")).to.equal("replica");
-    // The shipped primary sets no cross-site endpoint, so the standby's pod 0 refuses to start (see redis-render tests).
-    expect(envValue(env, "UPSTREAM_HOST")).to.equal("");
+    // The standby follows the endpoint the primary publishes (its internal load balancer's DNS name).
+    const published = (primary.outputs.redis as Obj).crossSiteEndpoint;
+    expect(published).to.deep.equal({ host: "redis-primary.drstack.internal", port: 6379 });
+    expect(envValue(env, "UPSTREAM_HOST")).to.equal(published.host);
+    expect(envValue(env, "UPSTREAM_PORT")).to.equal(String(published.port));
     expect(
       sentinelMonitors(inputs(dr, CM, "dr-redis-sentinel-config").data["sentinel.conf"]),
     ).to.deep.equal([]);

@@ -168,21 +168,4 @@ export function patroniRbacRules(useEndpoints = true): CoreRule[] {
   ];
 }
 
-/** Annotations that make the replication Service an internal (VPC-only) load balancer. */
-export function internalLoadBalancerAnnotations(
-  cloud: "aws" | "gcp",
-  hostname: string,
-): Record<string, string> {
-  const dns = { "external-dns.alpha.kubernetes.io/hostname": hostname };
-  return cloud === "aws"
-    ? {
-        ...dns,
-        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
-        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-      }
-    : {
-        ...dns,
-        "networking.gke.io/load-balancer-type": "Internal",
-        "networking.gke.io/internal-load-balancer-allow-global-access": "true",
-      };
-}
+export { internalLoadBalancerAnnotations } from "../site/loadBalancer";

@@ -6,6 +6,7 @@
 import { fieldPath, Problems } from "../topology/errors";
 import type { Network, Site } from "../topology/model";
 import type { Shape } from "../topology/shape";
+import { DEFAULT_DNS_ZONE, PRIVATE_RANGES } from "../site/loadBalancer";
 
 /** Where pgBackRest keeps a site's repository (the site's backup bucket). */
 export interface BackupRepoArgs {
@@ -86,7 +87,6 @@ export const DEFAULT_TIMING = { ttl: 10, loopWait: 2, retryTimeout: 4 } as const
 export const DEFAULT_IMAGE =
   "registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi8-15.5-0";
 export const DEFAULT_BIN_DIR = "/usr/pgsql-15/bin";
-const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 
 const str: Shape = { kind: "string" };
 const quantity: Shape = {
@@ -242,7 +242,7 @@ export function normalizePostgresSettings(
   };
   checkTiming(timing, path, problems);
   const primarySite = network.sites.find((s) => s.role === "primary");
-  const dnsZone = r.dnsZone ?? "drstack.internal";
+  const dnsZone = r.dnsZone ?? DEFAULT_DNS_ZONE;
   return {
     scope,
     members: r.members ?? (primary ? 3 : 2),

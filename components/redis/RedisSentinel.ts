@@ -7,6 +7,11 @@ import { PodDisruptionBudget } from "@pulumi/kubernetes/policy/v1/podDisruptionB
 import * as pulumi from "@pulumi/pulumi";
 import { RandomPassword } from "@pulumi/random/randomPassword";
 import { siteLabels } from "../site/labels";
+import {
+  DEFAULT_DNS_ZONE,
+  internalLoadBalancerAnnotations,
+  PRIVATE_RANGES,
+} from "../site/loadBalancer";
 import type { Network, Site } from "../topology/model";
 import { renderRedisConfig, renderSentinelConfig } from "./render";
 import { redisInitScript, REDIS_PORT, SENTINEL_PORT, sentinelInitScript, PATHS } from "./scripts";
@@ -249,12 +254,43 @@ export class RedisSentinel extends pulumi.ComponentResource {
       child,
     );
 
+    // The primary publishes one cross-site endpoint: an internal load balancer over its Redis pods,
+    // under a DNS name fixed in config. A standby replicating from a primary-site replica is a
+    // chained replica, which Redis supports; it follows the site's failovers without reconfiguring.
+    const crossSite =
+      mode === "primary"
+        ? (settings.endpoint ?? {
+            host: `redis-${site.name}.${DEFAULT_DNS_ZONE}`,
+            port: REDIS_PORT,
+          })
+        : settings.endpoint;
+    if (mode === "primary" && crossSite) {
+      new Service(
+        `${name}-cross-site`,
+        {
+          metadata: {
+            name: `${names.redis}-cross-site`,
+            namespace,
+            labels: { ...redisLabels, "drstack.io/endpoint": "replication" },
+            annotations: internalLoadBalancerAnnotations(site.cloud, crossSite.host),
+          },
+          spec: {
+            type: "LoadBalancer",
+            selector: redisSel,
+            ports: [{ name: "redis", port: crossSite.port, targetPort: REDIS_PORT }],
+            loadBalancerSourceRanges: [...PRIVATE_RANGES],
+          },
+        },
+        child,
+      );
+    }
+
     this.facts = {
       masterName: settings.masterName,
       mode,
       sentinel: `${fqdn(names.sentinel, namespace)}:${SENTINEL_PORT}`,
       replicationEndpoint: { host: pod0, port: REDIS_PORT },
-      ...(settings.endpoint ? { crossSiteEndpoint: settings.endpoint } : {}),
+      ...(crossSite ? { crossSiteEndpoint: crossSite } : {}),
       secretName: `${namespace}/${names.secret}`,
       password: pulumi.secret(this.password),
     };
