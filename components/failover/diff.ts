@@ -179,3 +179,36 @@ export function stableJson(value: unknown): string {
     }) ?? "undefined"
   );
 }
+
+/**
+ * Changes in a swap's resource diff that need an operator's attention before `pulumi up`:
+ * generated credentials created or deleted, and secrets whose data changes (a promoted site
+ * must keep the credentials its replicated data was created with). Pure.
+ */
+export function swapHazards(diffs: readonly StackResourceDiff[]): string[] {
+  const out: string[] = [];
+  for (const d of diffs) {
+    const gen = (list: readonly ResourceChange[]) =>
+      list.filter((r) => /^random:index\/random(Password|String|Bytes|Id):/.test(r.type));
+    const added = gen(d.added);
+    const removed = gen(d.removed);
+    if (added.length)
+      out.push(
+        `stack ${d.stack}: creates ${added.length} generated credential(s) (${added.map((r) => r.name).join(", ")}): the data replicated from the old primary keeps the old passwords; carry them over (import or set them as config secrets) before applying`,
+      );
+    if (removed.length)
+      out.push(
+        `stack ${d.stack}: deletes ${removed.length} generated credential(s) (${removed.map((r) => r.name).join(", ")})`,
+      );
+    const secrets = d.changed.filter(
+      (r) =>
+        r.type === "kubernetes:core/v1:Secret" &&
+        (r.keys.includes("data") || r.keys.includes("stringData")),
+    );
+    if (secrets.length)
+      out.push(
+        `stack ${d.stack}: changes the data of Secret(s) ${secrets.map((r) => r.name).join(", ")}`,
+      );
+  }
+  return out;
+}

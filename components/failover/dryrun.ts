@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { planAll, type StackPlan } from "../../planner/plan";
-import { resourceDiff, type StackResourceDiff, unifiedDiff } from "./diff";
+import { resourceDiff, type StackResourceDiff, swapHazards, unifiedDiff } from "./diff";
 import type { RoleEdit } from "./flip";
 import type { PlannedStep } from "./steps";
 
@@ -23,6 +23,8 @@ export interface DryRun {
   /** What the resource diff compares (one sentence). */
   readonly resourceDiffBasis: string;
   readonly resourceDiff: readonly StackResourceDiff[];
+  /** Resource changes that need attention before applying (see `swapHazards`). */
+  readonly hazards: readonly string[];
   readonly steps: readonly PlannedStep[];
 }
 
@@ -64,6 +66,7 @@ export async function dryRun(args: {
   readonly configEdits: readonly RoleEdit[];
   readonly steps: readonly PlannedStep[];
 }): Promise<DryRun> {
+  const diffs = await planDiff(args.projectDir, args.planBefore ?? args.before, args.after);
   return {
     operation: args.operation,
     from: args.from,
@@ -72,7 +75,8 @@ export async function dryRun(args: {
     configEdits: args.configEdits,
     networkDiff: unifiedDiff(args.before, args.after, args.networkFile),
     resourceDiffBasis: args.resourceDiffBasis,
-    resourceDiff: await planDiff(args.projectDir, args.planBefore ?? args.before, args.after),
+    resourceDiff: diffs,
+    hazards: swapHazards(diffs),
     steps: args.steps,
   };
 }

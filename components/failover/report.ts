@@ -52,6 +52,11 @@ export function formatDryRun(d: DryRun): string {
     for (const r of s.removed) out.push(`    - ${r.type}  ${r.name}`);
     for (const r of s.changed) out.push(`    ~ ${r.type}  ${r.name}  [${r.keys.join(", ")}]`);
   }
+  if (d.hazards.length) {
+    out.push("");
+    out.push("Attention before applying:");
+    for (const h of d.hazards) out.push(`  ! ${h}`);
+  }
   out.push("");
   out.push("Steps that would run:");
   out.push(formatSteps(d.steps).replace(/^/gm, "  "));
