@@ -13,6 +13,7 @@ import { planCommand } from "./commands/plan";
 import { policyCommand } from "./commands/policy";
 import { failoverCommand } from "./commands/failover";
 import { failbackCommand } from "./commands/failback";
+import { runbookCommand } from "./commands/runbook";
 
 /** Every command; each lives in cli/commands/<name>.ts. */
 export const COMMANDS: readonly Command[] = [
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   policyCommand,
   failoverCommand,
   failbackCommand,
+  runbookCommand,
 ];
 
 const consoleIo: Io = {
