@@ -16,13 +16,15 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, type Problem } from "../topology/errors";
+import { PatroniApi } from "./patroni";
 import { PatroniDriver, type PatroniSiteAccess } from "./patroni-driver";
 
 export interface LocalSiteConfig {
   /** REST base URLs of the site's Patroni members. */
   readonly rest: readonly string[];
-  /** Host and port other sites replicate from while this site is primary. */
-  readonly replication: { readonly host: string; readonly port: number };
+  /** Host and port other sites replicate from while this site is primary. Default: the
+   * PostgreSQL address of the site's current leader (from `GET /cluster`). */
+  readonly replication?: { readonly host: string; readonly port: number };
   readonly postgres: {
     /** `host:port` of every member (psql picks the read-write one). */
     readonly hosts: readonly string[];
@@ -97,7 +99,13 @@ export function localAccess(c: LocalSiteConfig): PatroniSiteAccess {
     (c.postgres.passwordEnv ? process.env[c.postgres.passwordEnv] : undefined);
   return {
     restUrls: async () => c.rest,
-    replicationEndpoint: async () => c.replication,
+    replicationEndpoint: async () => {
+      if (c.replication) return c.replication;
+      const view = await new PatroniApi(c.rest).cluster();
+      if (!view.leader?.host || view.leader.port === undefined)
+        throw new Error(`no leader address in GET /cluster of ${c.rest.join(", ")}`);
+      return { host: view.leader.host, port: view.leader.port };
+    },
     sql: (query) =>
       exec(
         findBinary("psql"),
@@ -196,7 +204,10 @@ export function readLocalSites(file: string, siteNames: readonly string[]): Loca
         !s.rest.every((u) => /^https?:\/\//.test(String(u)))
       )
         add(at("rest"), "must list the members' REST base URLs", 'e.g. ["http://127.0.0.1:15620"]');
-      if (typeof s.replication?.host !== "string" || !Number.isInteger(s.replication?.port))
+      if (
+        s.replication !== undefined &&
+        (typeof s.replication?.host !== "string" || !Number.isInteger(s.replication?.port))
+      )
         add(
           at("replication"),
           "must be { host, port }",
@@ -215,4 +226,42 @@ export function readLocalSites(file: string, siteNames: readonly string[]): Loca
     }
   if (problems.length) throw new ConfigError(problems, `${file} is invalid`);
   return raw as LocalSitesConfig;
+}
+
+/** What the drill knows of one site (structurally `drill/environment.ts`'s `SiteEndpoints`). */
+export interface SiteEndpointsLike {
+  readonly site: string;
+  readonly members: readonly { readonly restUrl: string; readonly pgPort: number }[];
+  readonly postgres: {
+    readonly user: string;
+    readonly password: string;
+    readonly database: string;
+  };
+}
+
+/**
+ * Local sites from the drill's endpoints (`siteEndpoints(env, "primary")`, `...(env, "dr")`);
+ * `extra` adds per-site fields (replication endpoint, pgBackRest, a `reseedFresh` hook).
+ */
+export function localSitesFromEndpoints(
+  sites: readonly SiteEndpointsLike[],
+  extra: Readonly<Record<string, Partial<LocalSiteConfig>>> = {},
+): LocalSitesConfig {
+  return {
+    sites: Object.fromEntries(
+      sites.map((e) => [
+        e.site,
+        {
+          rest: e.members.map((m) => m.restUrl),
+          postgres: {
+            hosts: e.members.map((m) => `127.0.0.1:${m.pgPort}`),
+            user: e.postgres.user,
+            password: e.postgres.password,
+            database: e.postgres.database,
+          },
+          ...(extra[e.site] ?? {}),
+        } satisfies LocalSiteConfig,
+      ]),
+    ),
+  };
 }
