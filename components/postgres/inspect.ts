@@ -5,6 +5,7 @@
  */
 import { parse } from "yaml";
 import { LABEL_PREFIX } from "../site/labels";
+import { memoizeText } from "../util/memo";
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -34,11 +35,14 @@ export function patroniText(props: Props): string | undefined {
   return typeof text === "string" ? text : undefined;
 }
 
-/** Parses Patroni YAML as Patroni does (YAML 1.1: a bare `on` is true); throws on bad YAML. */
-export function parsePatroni(text: string): Props {
+/**
+ * Parses Patroni YAML as Patroni does (YAML 1.1: a bare `on` is true); throws on bad YAML.
+ * Several rules read the same ConfigMap: results are shared, so treat them as read-only.
+ */
+export const parsePatroni: (text: string) => Props = memoizeText((text) => {
   const v = parse(text, { version: "1.1" });
   return v && typeof v === "object" ? (v as Props) : {};
-}
+});
 
 /** A PostgreSQL parameter as Patroni applies it: local `postgresql.parameters` over bootstrap DCS. */
 export function effectiveParameter(config: Props, name: string): unknown {
@@ -53,8 +57,11 @@ export function isOn(v: unknown): boolean {
   return typeof v === "string" && ["on", "true", "yes", "1", "always"].includes(v.toLowerCase());
 }
 
-/** pgBackRest INI: section to key to value (later keys win, `#` comments skipped). */
-export function parseIni(text: string): Map<string, Map<string, string>> {
+/** pgBackRest INI: section to key to value (later keys win, `#` comments skipped). Shared: read-only. */
+export const parseIni: (text: string) => ReadonlyMap<string, ReadonlyMap<string, string>> =
+  memoizeText(parseIniUncached);
+
+function parseIniUncached(text: string): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
   let section = "";
   for (const raw of text.split(/\r?\n/)) {
@@ -82,7 +89,7 @@ export function pgBackRestFiles(props: Props): [string, string][] {
 
 /** Repositories of a pgBackRest INI across sections: index to its options (without `repoN-`). */
 export function repositories(
-  ini: Map<string, Map<string, string>>,
+  ini: ReadonlyMap<string, ReadonlyMap<string, string>>,
 ): Map<number, Map<string, string>> {
   const repos = new Map<number, Map<string, string>>();
   for (const values of ini.values()) {

@@ -4,6 +4,8 @@
  * strings with backslash escapes, single-quoted strings, `#` comment lines. Pure.
  */
 
+import { memoizeText } from "../util/memo";
+
 export interface Directive {
   /** Lower-cased directive name, e.g. `appendonly`, `sentinel`. */
   readonly name: string;
@@ -40,7 +42,10 @@ export function splitArgs(line: string): string[] | undefined {
   return out;
 }
 
-export function parseRedisConf(text: string): Directive[] {
+/** Every directive of a config text. Rules read the same ConfigMaps repeatedly: results are shared. */
+export const parseRedisConf: (text: string) => readonly Directive[] = memoizeText(parseUncached);
+
+function parseUncached(text: string): Directive[] {
   const out: Directive[] = [];
   text.split(/\r?\n/).forEach((raw, idx) => {
     const line = raw.trim();

@@ -23,7 +23,11 @@ const NO_TAGS: ReadonlyMap<string, string> = new Map();
 /** Raised by `notApplicable()`; the runner records the rule as not applicable. */
 export class NotApplicable extends Error {
   constructor(readonly reason?: string) {
+    // Thrown for most resource/rule pairs: a stack trace would cost more than the rule itself.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(reason ?? "not applicable");
+    Error.stackTraceLimit = limit;
     this.name = "NotApplicable";
   }
 }
