@@ -9,7 +9,6 @@ import type { ResourceRecord } from "../planner/monitor";
 import { planStack, type StackPlan } from "../planner/plan";
 import { byType, one, planShipped, projectRoot } from "./support/project";
 
- 
 type Obj = Record<string, any>;
 const CRONJOB = "kubernetes:batch/v1:CronJob";
 const DAY = 86400;
@@ -104,9 +103,9 @@ describe("backup: BackupSchedule CronJobs (planner records)", () => {
     expect(data["pg-full.sh"])
       .to.contain("--type=full")
       .and.contain('guard_pgbackrest_info "$info" "$before" full 1048576');
-    expect(data["verify.sh"]).to.contain(
-      'pgbackrest --stanza="$STANZA" --log-level-console=info verify',
-    );
+    expect(data["verify.sh"])
+      .to.contain("--output=text --verbose verify")
+      .and.contain('pgbackrest --stanza="$STANZA" --pg1-path=');
     const env = envOf(one(plan, CRONJOB, "primary-backup-pg-full"));
     expect(env).to.include({
       SITE: "primary",

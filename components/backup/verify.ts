@@ -67,7 +67,14 @@ row_check() { # DATABASE SQL MIN_ROWS
 }
 
 check_pgbackrest_verify() {
-  pgbackrest --stanza="$STANZA" --log-level-console=info verify
+  local out
+  out=$(pgbackrest --stanza="$STANZA" --log-level-console=warn --output=text --verbose verify 2>&1)
+  printf '%s\n' "$out"
+  # pgBackRest exits 0 even when it finds no usable backup or bad files: its status line decides.
+  if grep -q "status: error" <<< "$out" || ! grep -q "status: ok" <<< "$out"; then
+    echo "verify: pgbackrest verify did not report status ok" >&2
+    return 1
+  fi
 }
 
 check_postgres_restore() {
@@ -78,10 +85,13 @@ check_postgres_restore() {
   printf 'local all all trust\\n' > "$scratch/pg_hba.conf"
   pg_ctl -D "$data" -w -t 600 -l "$scratch/postgres.log" start -o \\
     "-c port=5433 -c listen_addresses='' -c unix_socket_directories=$scratch/sock -c hba_file=$scratch/pg_hba.conf -c ssl=off -c archive_mode=off -c hot_standby=on"
+  local promoted=""
   for _ in $(seq 1 600); do
-    [ "$(psql -h "$scratch/sock" -p 5433 -U postgres -d postgres -XAtc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = "f" ] && break
+    promoted=$(psql -h "$scratch/sock" -p 5433 -U postgres -d postgres -XAtc 'SELECT NOT pg_is_in_recovery()' 2>/dev/null || true)
+    [ "$promoted" = "t" ] && break
     sleep 1
   done
+  if [ "$promoted" != "t" ]; then echo "verify: the restored instance did not finish recovery" >&2; return 1; fi
 ${rowChecks}
   pg_ctl -D "$data" -m fast stop || rc=1
   rm -rf "$data"
