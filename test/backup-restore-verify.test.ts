@@ -1,6 +1,7 @@
 /**
- * The restore verification script's PostgreSQL part, run for real: a PostgreSQL 15 cluster
- * archiving to an encrypted pgBackRest repository (posix) takes a full backup; the rendered verify
+ * The pgBackRest backup job and the restore verification script's PostgreSQL part, run for real:
+ * a PostgreSQL 15 cluster archiving to an encrypted pgBackRest repository (posix) is backed up by
+ * the rendered backup job (its guard checked on a too-small incremental); the rendered verify
  * script then runs `pgbackrest verify`, restores the backup into scratch, starts a temporary
  * instance on a private socket and runs the row checks. A row check the data cannot meet makes
  * it report failure. (As root, PostgreSQL runs as the `postgres` user through runuser.)
@@ -10,6 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
+import { type PgBackupType, renderPgBackupScript } from "../components/backup/scripts";
 import { renderVerifyScript, type RowCheck } from "../components/backup/verify";
 
 const asRoot = process.getuid?.() === 0;
@@ -76,10 +78,48 @@ describe("backup: restore verification against a real PostgreSQL + pgBackRest ba
       `pg_ctl -D ${src} -w -l ${dir}/src.log start >/dev/null`,
       `psql -h ${sock} -p ${port} -U postgres -d postgres -Xqc "CREATE TABLE ledger (id int PRIMARY KEY, payload text); INSERT INTO ledger SELECT g, md5(g::text) FROM generate_series(1, 500) g;"`,
       `pgbackrest stanza-create`,
-      `pgbackrest --type=full backup`,
     ].join(" && ");
     const r = run(setup, server, 240_000);
     expect(r.code, r.out).to.equal(0);
+  });
+
+  /** Runs the rendered pgBackRest backup job script against the running cluster. */
+  const backup = (type: PgBackupType, minBytes: number) => {
+    const m = fs.mkdtempSync(path.join(dir, "metrics-"));
+    const script = path.join(dir, `backup-${path.basename(m)}.sh`);
+    fs.writeFileSync(script, renderPgBackupScript(type, minBytes));
+    if (asRoot) spawnSync("chown", ["-R", "postgres:postgres", m, script]);
+    const r = run(
+      `bash ${script}`,
+      { ...server, SITE: "primary", STANZA: "drill", METRICS_DIR: m },
+      240_000,
+    );
+    const text = fs
+      .readdirSync(m)
+      .map((f) => fs.readFileSync(path.join(m, f), "utf8"))
+      .join("");
+    return { ...r, metrics: text };
+  };
+
+  it("the full backup job backs up, passes its guard and reports the repository size", () => {
+    const r = backup("full", 1024 * 1024);
+    expect(r.code, r.out).to.equal(0);
+    const size = Number(
+      /^backup_size_bytes\{site="primary",kind="pg-full"\} (\d+)$/m.exec(r.metrics)?.[1],
+    );
+    expect(size).to.be.greaterThan(1024 * 1024);
+    expect(r.metrics).to.match(
+      /^backup_last_success_timestamp_seconds\{site="primary",kind="pg-full"\} \d+$/m,
+    );
+  });
+
+  it("the incremental job refuses success when the backup is smaller than its minimum", () => {
+    const r = backup("incr", 1024 * 1024 * 1024);
+    expect(r.code).to.not.equal(0);
+    expect(r.out).to.match(/guard: backup \S+I is \d+ bytes, below the minimum of 1073741824/);
+    expect(r.metrics)
+      .to.contain("backup_last_failure_timestamp_seconds")
+      .and.not.contain("backup_size_bytes");
   });
 
   after(() => {
