@@ -7,7 +7,6 @@ import type { ResourceRecord } from "../planner/monitor";
 import { planStack, type StackPlan } from "../planner/plan";
 import { byType, one, planShipped, planWithConfig, projectRoot } from "./support/project";
 
- 
 type Obj = Record<string, any>;
 
 const S3 = "aws:s3/bucket:Bucket";
@@ -271,6 +270,39 @@ describe("storage: ReplicatedBucket on GCP (dr site, europe-west1)", () => {
       RCLONE_CONFIG_TARGET_TYPE: "google cloud storage",
     });
     expect(inputs(copy).spec.schedule).to.equal("*/15 * * * *");
+  });
+});
+
+describe("storage: cross-cloud copy", () => {
+  it("adds an rclone job copying the AWS bucket to the GCS bucket of the other cloud, alerted on like a backup", async () => {
+    const outputs = new Map((await planShipped()).map((p) => [p.stack, p.outputs]));
+    const plan = await planStack("primary", {
+      projectDir: projectRoot(),
+      stackOutputs: outputs,
+      configOverrides: {
+        "drstack:backup": JSON.stringify({
+          crossCloud: { cloud: "gcp", bucket: "acme-offsite-backups" },
+        }),
+      },
+    });
+    const copy = one(plan, "kubernetes:batch/v1:CronJob", "primary-backup-copy-cross-cloud");
+    const env = Object.fromEntries(
+      (inputs(copy).spec.jobTemplate.spec.template.spec.containers[0].env as Obj[]).map((e) => [
+        e.name,
+        e.value,
+      ]),
+    );
+    expect(env).to.include({
+      BUCKET: "example-network-primary-backups",
+      RCLONE_CONFIG_BACKUP_TYPE: "s3",
+      TARGET_BUCKET: "acme-offsite-backups",
+      RCLONE_CONFIG_TARGET_TYPE: "google cloud storage",
+    });
+    const [rule] = byType(plan, "kubernetes:monitoring.coreos.com/v1:PrometheusRule");
+    const tooOld = (inputs(rule).spec.groups as Obj[])
+      .flatMap((g) => g.rules)
+      .find((r: Obj) => r.alert === "BackupTooOld");
+    expect(tooOld.expr).to.contain("copy-cross-cloud");
   });
 });
 
