@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import {
   PG_INFO_GUARD,
+  renderCopyScript,
   renderKeysBackupScript,
   renderPrelude,
   renderRedisBackupScript,
@@ -368,5 +369,30 @@ describe("backup scripts: validator keys encrypted client-side (real gpg, rclone
       { encoding: "utf8" },
     );
     expect(dec.stdout).to.contain("priv_validator_key.json").and.contain("config.toml");
+  });
+});
+
+describe("backup scripts: bucket copy (rclone, local backend)", () => {
+  it("copies every object to the target bucket, checks it and reports the copied size", () => {
+    const src = tmp();
+    const dst = tmp();
+    fs.mkdirSync(path.join(src, "redis", "primary"), { recursive: true });
+    fs.writeFileSync(path.join(src, "redis", "primary", "a.rdb"), "r".repeat(1000));
+    fs.writeFileSync(path.join(src, "keys.tar.gpg"), "k".repeat(500));
+    const m = tmp();
+    const r = bash(renderCopyScript("copy-replica"), {
+      SITE: "primary",
+      BUCKET: src,
+      TARGET_BUCKET: dst,
+      METRICS_DIR: m,
+      HOME: tmp(),
+      RCLONE_CONFIG_BACKUP_TYPE: "local",
+      RCLONE_CONFIG_TARGET_TYPE: "local",
+    });
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    expect(fs.readFileSync(path.join(dst, "redis", "primary", "a.rdb"), "utf8")).to.equal(
+      "r".repeat(1000),
+    );
+    expect(metrics(m)).to.match(/^backup_size_bytes\{site="primary",kind="copy-replica"\} 1500$/m);
   });
 });
