@@ -22,13 +22,15 @@ export const failbackCommand: Command = {
     site: { type: "string" },
     "swap-back": { type: "boolean" },
     reseed: { type: "string" },
+    force: { type: "boolean" },
+    reason: { type: "string" },
     "dry-run": { type: "boolean" },
     driver: { type: "string" },
     sites: { type: "string" },
     network: { type: "string" },
     json: { type: "boolean" },
   },
-  help: `Usage: drstack failback --site SITE [--swap-back] [--reseed rewind|basebackup] [--dry-run]
+  help: `Usage: drstack failback --site SITE [--swap-back [--force --reason TEXT]] [--reseed rewind|basebackup] [--dry-run]
                         [--driver auto|kubernetes|local] [--sites FILE] [--network FILE] [--json]
 
 Brings SITE (a standby in stacks/network.yaml after a failover, typically the old primary) back as
@@ -47,6 +49,9 @@ Options:
       --site SITE         the returning site
       --swap-back         after rejoining, make SITE the primary again (demote first, promote second)
       --reseed HOW        rewind (default) or basebackup
+      --force             with --swap-back: proceed over failed preflight checks of SITE (lag,
+                          backup age); never over an unconfirmed fence or an unfinished catch-up
+      --reason TEXT       why --force (required with it; recorded)
       --dry-run           offline: the network.yaml diff (with --swap-back), the resource diff of
                           every stack, and the steps; changes nothing
       --driver KIND       auto (default), kubernetes, local (see drstack failover --help)
@@ -70,7 +75,11 @@ is the primary, site without postgres), 3 internal error.`,
     const json = values.json === true;
     const net = networkPaths(values, projectDir);
     const text = readNetworkText(net.abs, net.display);
-    const prepared = prepareFailback(text, net.display, { site, reseed, swapBack });
+    const force = values.force === true;
+    const reason = typeof values.reason === "string" ? values.reason : undefined;
+    if (reason !== undefined && !force) throw new UsageError("--reason is only used with --force");
+    const opts = { site, reseed, swapBack, force, ...(reason !== undefined ? { reason } : {}) };
+    const prepared = prepareFailback(text, net.display, opts);
     if (values["dry-run"]) {
       const d = await dryRun({
         operation: "failback",
@@ -111,7 +120,7 @@ is the primary, site without postgres), 3 internal error.`,
           writeNetwork: (t) => writeAtomically(net.abs, t),
           log: (s) => logTo(formatStepLine(s)),
         },
-        { site, reseed, swapBack },
+        opts,
       );
       return finishRun(report, io, json);
     } finally {

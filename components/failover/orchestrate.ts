@@ -79,6 +79,10 @@ export interface FailbackOptions {
   readonly reseed?: Reseed;
   /** After rejoining, swap back: demote the current primary, then promote `site`. */
   readonly swapBack?: boolean;
+  /** Swap back over failed preflight checks of `site` (never over an unconfirmed fence or a
+   * catch-up that did not finish). Requires `reason` and `swapBack`. */
+  readonly force?: boolean;
+  readonly reason?: string;
 }
 
 class Timeline {
@@ -182,11 +186,20 @@ export async function runFailover(
     network,
     flip,
     steps,
-    opts.force === true,
+    { preflight: opts.force === true, fence: opts.force === true, catchUp: opts.force === true },
     opts.reason,
     state,
   );
   return finish(result.outcome, result.stoppedBecause);
+}
+
+/** Which refusals `--force` overrides. A failover: all three; a planned swap back: only the
+ * preflight checks (the current primary is reachable: it must be confirmed fenced, and the target
+ * must catch up, so no acknowledged write is lost). */
+interface Forcible {
+  readonly preflight: boolean;
+  readonly fence: boolean;
+  readonly catchUp: boolean;
 }
 
 interface SwapState {
@@ -206,7 +219,7 @@ async function swapSteps(
   network: Network,
   flip: RoleFlip,
   steps: readonly PlannedStep[],
-  force: boolean,
+  forcible: Forcible,
   reason: string | undefined,
   state: SwapState,
 ): Promise<{ outcome: SwapReport["outcome"]; stoppedBecause?: string }> {
@@ -224,7 +237,7 @@ async function swapSteps(
             const [t, o] = await Promise.all([driver.probe(target), driver.probe(old)]);
             const checks = failoverChecks(t, network.objectives.region);
             state.preflight.push(...checks);
-            const d = decide(checks, force);
+            const d = decide(checks, forcible.preflight);
             const failed = checks.filter((c) => !c.ok);
             const summary = failed.length
               ? `failed: ${failed.map((c) => `${c.name} (${c.detail})`).join("; ")}`
@@ -256,12 +269,14 @@ async function swapSteps(
         const { result } = await tl.run(
           planned,
           () => driver.fence(old, { newPrimary: target }),
-          (r) => (r.confirmed ? "ok" : force ? "forced" : "refused"),
+          (r) => (r.confirmed ? "ok" : forcible.fence ? "forced" : "refused"),
           (r, rec) =>
-            r.confirmed ? rec : { ...rec, detail: `${why(r)}${force ? forcedNote() : ""}` },
+            r.confirmed
+              ? rec
+              : { ...rec, detail: `${why(r)}${forcible.fence ? forcedNote() : ""}` },
         );
         fence = result;
-        if (!result.confirmed && !force)
+        if (!result.confirmed && !forcible.fence)
           return {
             outcome: "refused",
             stoppedBecause: `${why(result)}; ${target} was not promoted. If ${old} is known to be down (region lost), rerun with --force --reason TEXT`,
@@ -283,9 +298,9 @@ async function swapSteps(
         const { result } = await tl.run(
           planned,
           () => waitCaughtUp(env, target, goal),
-          (r) => (r.ok ? "ok" : force ? "forced" : "refused"),
+          (r) => (r.ok ? "ok" : forcible.catchUp ? "forced" : "refused"),
         );
-        if (!result.ok && !force)
+        if (!result.ok && !forcible.catchUp)
           return {
             outcome: "refused",
             stoppedBecause: `${target} did not catch up with the fenced ${old}: ${result.detail}; ${old} stays fenced and ${target} was not promoted (rerun with --force --reason TEXT to accept the loss)`,
@@ -355,6 +370,23 @@ export function prepareFailback(
   networkFile: string,
   opts: FailbackOptions,
 ): { primary: string; steps: PlannedStep[]; flip?: RoleFlip; rejoinFlip: RoleFlip } {
+  if (opts.force && !opts.swapBack)
+    throw new ConfigError([
+      {
+        path: "--force",
+        message:
+          "--force only applies to the swap back's preflight (--swap-back); rejoining is never forced",
+        fix: "drop --force, or add --swap-back",
+      },
+    ]);
+  if (opts.force && !opts.reason?.trim())
+    throw new ConfigError([
+      {
+        path: "--reason",
+        message: "--force needs --reason TEXT (it is recorded in the timeline)",
+        fix: 'add --reason "<why the swap back proceeds>"',
+      },
+    ]);
   const network = parseNetwork(networkText, networkFile);
   const site = network.sites.find((s) => s.name === opts.site);
   if (site?.role === "primary")
@@ -400,7 +432,8 @@ export async function runFailback(
     from: primary,
     to: opts.site,
     driver: env.driver.kind,
-    forced: false,
+    forced: opts.force === true,
+    ...(opts.force ? { reason: opts.reason } : {}),
     preflight: state.preflight,
     configEdits: state.edits,
     steps: tl.steps,
@@ -412,9 +445,19 @@ export async function runFailback(
   const r = await rejoinSteps(env, tl, opts.site, primary, reseed, rejoinPart, state, true);
   if (r) return report(r.outcome, r.stoppedBecause);
   if (!flip) return report(state.updateFailed ? "failed" : "completed", state.updateFailed);
-  // Planned swap back: never forced; demote (fence) first, promote second.
+  // Planned swap back: demote (fence, always confirmed) first, promote second.
   const swap = steps.slice(5, steps.length - 3);
-  const s = await swapSteps(env, tl, network, flip, swap, false, undefined, state);
+  const force = opts.force === true;
+  const s = await swapSteps(
+    env,
+    tl,
+    network,
+    flip,
+    swap,
+    { preflight: force, fence: false, catchUp: false },
+    opts.reason,
+    state,
+  );
   if (s.outcome !== "completed") return report(s.outcome, s.stoppedBecause);
   const back = await rejoinSteps(
     env,
