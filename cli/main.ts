@@ -14,11 +14,13 @@ import { policyCommand } from "./commands/policy";
 import { failoverCommand } from "./commands/failover";
 import { failbackCommand } from "./commands/failback";
 import { runbookCommand } from "./commands/runbook";
+import { drillCommand } from "./commands/drill";
 
 /** Every command; each lives in cli/commands/<name>.ts. */
 export const COMMANDS: readonly Command[] = [
   planCommand,
   policyCommand,
+  drillCommand,
   failoverCommand,
   failbackCommand,
   runbookCommand,

@@ -1,0 +1,84 @@
+import { DEFAULT_BASE_PORT, PORT_SPAN, validBasePort } from "../../drill/layout";
+import { formatReport } from "../../drill/report";
+import { runDrill } from "../../drill/runner";
+import { DEFAULT_SCALE } from "../../drill/scenarios/backup";
+import { SCENARIOS, selectScenarios } from "../../drill/stats";
+import { type Command, EXIT, many, positiveInt, toJson, UsageError } from "../command";
+
+export const drillCommand: Command = {
+  name: "drill",
+  summary:
+    "run the deployed Patroni/pgBackRest/Sentinel configuration locally, break it, measure RTO and RPO",
+  options: {
+    scenario: { type: "string", multiple: true },
+    runs: { type: "string" },
+    scale: { type: "string" },
+    baseline: { type: "boolean" },
+    json: { type: "boolean" },
+    keep: { type: "boolean" },
+    "base-port": { type: "string" },
+    network: { type: "string" },
+  },
+  help: `Usage: drstack drill [--scenario NAME...] [--runs N] [--scale N] [--baseline] [--json] [--keep] [--base-port P]
+
+Brings up on 127.0.0.1, from the same renderers \`pulumi up\` uses (only addresses, paths and the
+DCS change: etcd instead of Kubernetes): etcd, the primary site's 3-member Patroni cluster with
+pgBackRest (a local repository and an encrypted one), the DR site's 2-member standby cluster,
+3 Redis + 3 Sentinels, and writers that record every acknowledged write. Then it breaks things
+and measures recovery time (RTO) and acknowledged writes lost (RPO), checked against the
+objectives of stacks/network.yaml. Progress goes to stderr.
+
+Scenarios (default: all, in this order):
+  node-failover    kill -9 the leader's Patroni + postmaster; RTO to the first write on the new leader
+  switchover       planned switchover; RTO = the write pause
+  redis-failover   kill -9 the Redis master; RTO to the first write on the master Sentinel reports
+  backup-restore   full + incremental backup under load, verify, restore vs pg_dump/psql, PITR
+  region-failover  kill the primary site, promote the DR standby cluster (remove standby_cluster)
+
+Options:
+      --scenario NAME   run this scenario (repeatable)
+      --runs N          runs of each scenario (default 1)
+      --scale N         pgbench scale of the backup-restore data (default ${DEFAULT_SCALE}: ${DEFAULT_SCALE}00,000 rows)
+      --baseline        also run node-failover with Patroni's default ttl/loop_wait (ratio)
+      --json            print the report with every run as JSON
+      --keep            keep the work directory (logs, data) after stopping
+      --base-port P     first of the ${PORT_SPAN} ports used (default ${DEFAULT_BASE_PORT}; 15000-15999)
+      --network FILE    topology file (default: the stacks' drstack:network)
+      --project DIR     project directory (default: current directory)
+
+Needs the Debian packages (sudo bash scripts/install-debian-deps.sh). Every process it starts is
+stopped by PID on success, failure and Ctrl-C.
+
+Exit codes: 0 every objective met, 1 an objective missed or a scenario failed, 2 bad input
+(unknown scenario, ports taken, binaries missing), 3 internal error.`,
+  async run({ values, io, projectDir }) {
+    let scenarios;
+    try {
+      scenarios = selectScenarios(many(values, "scenario"), values.baseline === true);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const runs = positiveInt(values, "runs", 1);
+    const pgbenchScale = positiveInt(values, "scale", DEFAULT_SCALE);
+    const basePort = positiveInt(values, "base-port", DEFAULT_BASE_PORT);
+    if (!validBasePort(basePort))
+      throw new UsageError(
+        `--base-port must leave ${PORT_SPAN} ports inside 15000-15999, got ${basePort}`,
+      );
+    const t0 = Date.now();
+    const report = await runDrill({
+      projectDir,
+      ...(typeof values.network === "string" ? { networkFile: values.network } : {}),
+      basePort,
+      keep: values.keep === true,
+      scenarios,
+      runs,
+      pgbenchScale,
+      progress: (line) => io.err(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${line}`),
+    });
+    io.out(values.json ? toJson(report) : formatReport(report));
+    return report.passed ? EXIT.ok : EXIT.checkFailed;
+  },
+};
+
+export const DRILL_SCENARIOS = SCENARIOS;

@@ -1,0 +1,102 @@
+/**
+ * The real drill, end to end: `drstack drill` brings the environment up from the rendered
+ * configurations, fails the Postgres leader, the Redis master and restores backups, then must
+ * leave nothing behind. Needs the Debian packages (scripts/install-debian-deps.sh; CI runs it).
+ */
+import { expect } from "chai";
+import * as fs from "node:fs";
+import { drillLayout, layoutPorts } from "../drill/layout";
+import { processesUnder } from "../drill/procs";
+import type { DrillReport } from "../drill/runner";
+import { SCENARIOS } from "../drill/stats";
+import { missingBinaries, takenPorts } from "../drill/system";
+import { runCli } from "./support/project";
+
+const BASE_PORT = 15800;
+
+describe("drill: a real quick drill, every scenario once", function () {
+  let report: DrillReport;
+  let code: number;
+  let stderr: string;
+
+  before(function () {
+    if (missingBinaries().length > 0 && !process.env.CI) {
+      this.skip(); // Outside CI without the packages; CI installs them and must run this.
+    }
+    // Every scenario (the default), one run each: about two minutes on 2 cores.
+    const r = runCli(["drill", "--runs", "1", "--json", "--base-port", String(BASE_PORT)]);
+    code = r.code;
+    stderr = r.stderr;
+    report = JSON.parse(r.stdout) as DrillReport;
+  });
+
+  it("runs every scenario without error and meets the objectives (exit 0)", () => {
+    expect(report.runs.map((r) => r.scenario)).to.deep.equal([...SCENARIOS]);
+    for (const r of report.runs)
+      expect(r.error, `${r.scenario}: ${r.error}\n${stderr}`).to.equal(undefined);
+    for (const s of report.summaries)
+      expect(s.verdict, `${s.scenario}: ${s.reasons.join("; ")}`).to.equal("pass");
+    expect(code, stderr).to.equal(0);
+    expect(report.patroniVersion).to.match(/^\d+\.\d+\.\d+/);
+  });
+
+  it("loses no acknowledged write in a synchronous node failover, and the old leader rejoins", () => {
+    const nf = report.runs.find((r) => r.scenario === "node-failover")!;
+    expect(nf.measures.synchronousMode).to.equal(true);
+    expect(nf.acknowledgedWrites).to.be.greaterThan(50);
+    expect(nf.lostWrites).to.equal(0);
+    expect(nf.rpoSeconds).to.equal(0);
+    expect(nf.rtoSeconds).to.be.greaterThan(0);
+    expect(nf.checks.find((c) => c.name.startsWith("old leader rejoined"))?.ok).to.equal(true);
+  });
+
+  it("measures the switchover's write pause with nothing lost", () => {
+    const sw = report.runs.find((r) => r.scenario === "switchover")!;
+    expect(sw.rtoSeconds).to.be.greaterThan(0);
+    expect(sw.lostWrites).to.equal(0);
+    expect(
+      sw.checks.every((c) => c.ok),
+      JSON.stringify(sw.checks),
+    ).to.equal(true);
+  });
+
+  it("measures the Redis failover through Sentinel", () => {
+    const rf = report.runs.find((r) => r.scenario === "redis-failover")!;
+    expect(rf.rtoSeconds).to.be.greaterThan(0);
+    expect(rf.measures.newMasterPort).to.not.equal(BASE_PORT + 40);
+    expect(
+      rf.checks.every((c) => c.ok),
+      JSON.stringify(rf.checks),
+    ).to.equal(true);
+  });
+
+  it("restores the backups and the point-in-time restore stops before the destructive statement", () => {
+    const br = report.runs.find((r) => r.scenario === "backup-restore")!;
+    const check = (prefix: string) => br.checks.find((c) => c.name.startsWith(prefix));
+    expect(
+      check("PITR stops before the destructive statement")?.ok,
+      JSON.stringify(br.checks),
+    ).to.equal(true);
+    expect(check("PITR has no write committed after the target")?.ok).to.equal(true);
+    expect(check("PITR has every write committed before the target")?.ok).to.equal(true);
+    expect(check("pgbackrest verify")?.ok).to.equal(true);
+    expect(br.measures.rowsBefore).to.not.equal(br.measures.rowsAfterDestructive);
+    expect(br.measures.restoreSpeedup).to.be.greaterThan(0);
+  });
+
+  it("promotes the DR site by removing standby_cluster", () => {
+    const rg = report.runs.find((r) => r.scenario === "region-failover")!;
+    expect(rg.measures.rtoFromCrashSeconds).to.be.at.least(
+      rg.measures.rtoFromDecisionSeconds as number,
+    );
+    expect(rg.checks.every((c) => c.ok)).to.equal(true);
+  });
+
+  it("leaves nothing behind: no process, ports free, work directory removed", async () => {
+    expect(report.leftoverPids).to.deep.equal([]);
+    expect(report.workDirRemoved).to.equal(true);
+    expect(fs.existsSync(report.workDir)).to.equal(false);
+    expect(processesUnder(report.workDir)).to.deep.equal([]);
+    expect(await takenPorts(layoutPorts(drillLayout(BASE_PORT, report.workDir)))).to.deep.equal([]);
+  });
+});
