@@ -120,9 +120,25 @@ describe("backup: BackupSchedule CronJobs (planner records)", () => {
       STANZA: "pg-example-network",
       RCLONE_CONFIG_BACKUP_TYPE: "s3",
     });
+    // The repository's cipher pass and the Redis password come from the PostgreSQL and Redis
+    // components, copied (as Pulumi secrets) into a Secret of the backup namespace.
     expect(env.PGBACKREST_REPO1_CIPHER_PASS).to.deep.equal({
-      secretKeyRef: { name: "drstack-pgbackrest-cipher", key: "passphrase" },
+      secretKeyRef: { name: "drstack-backup-credentials", key: "passphrase" },
     });
+    expect(envOf(one(plan, CRONJOB, "primary-backup-redis")).REDISCLI_AUTH).to.deep.equal({
+      secretKeyRef: { name: "drstack-backup-credentials", key: "password" },
+    });
+    const creds = one(plan, "kubernetes:core/v1:Secret", "primary-backup-credentials");
+    expect((creds.inputs as Obj).metadata).to.deep.include({
+      name: "drstack-backup-credentials",
+      namespace: "drstack-backup",
+    });
+    expect(creds.secretInputs).to.include("stringData");
+    expect(Object.keys((creds.inputs as Obj).stringData).sort()).to.deep.equal([
+      "passphrase",
+      "password",
+    ]);
+    expect((creds.inputs as Obj).stringData.passphrase).to.have.length.greaterThan(20);
     expect(env.PGBACKREST_REPO1_S3_KMS_KEY_ID).to.match(/^arn:aws:kms:us-east-1:/);
   });
 

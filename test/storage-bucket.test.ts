@@ -184,6 +184,8 @@ describe("storage: ReplicatedBucket on AWS (primary site, us-east-1)", () => {
         replicaRegion: "us-east-2",
         bucketName: "acme-backups",
       }),
+      // WAL archiving (PostgreSQL component) and backups share one repository.
+      "drstack:postgres": JSON.stringify({ backup: { bucket: "acme-backups" } }),
     });
     expect(byType(p, S3).map((r) => [inputs(r).bucket, inputs(r).region])).to.have.deep.members([
       ["acme-backups", "us-east-1"],
@@ -349,6 +351,13 @@ describe("storage: drstack:backup errors", () => {
     const m = await bad("primary", { retentionDay: 30, noncurrentDays: "30" });
     expect(m).to.contain('did you mean "retentionDays"');
     expect(m).to.contain("noncurrentDays: must be an integer");
+  });
+
+  it("rejects a backup bucket other than the PostgreSQL repository's bucket", async () => {
+    const m = await bad("primary", { bucketName: "acme-backups" });
+    expect(m)
+      .to.contain("config.drstack:backup.bucketName")
+      .and.contain("differs from the PostgreSQL repository bucket example-network-primary-backups");
   });
 
   it("rejects a cross-cloud copy to the site's own cloud", async () => {

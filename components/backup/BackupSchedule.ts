@@ -5,6 +5,7 @@
  * Everything it creates comes from `planBackupJobs` / `cronJobSpec` (pure).
  */
 import { ConfigMap } from "@pulumi/kubernetes/core/v1/configMap";
+import { Secret } from "@pulumi/kubernetes/core/v1/secret";
 import { ServiceAccount } from "@pulumi/kubernetes/core/v1/serviceAccount";
 import { CronJob } from "@pulumi/kubernetes/batch/v1/cronJob";
 import type { Provider } from "@pulumi/kubernetes/provider";
@@ -42,9 +43,21 @@ export interface BackupScheduleArgs {
     readonly role: string;
     readonly target: StorageTarget<pulumi.Input<string>>;
   }[];
+  /**
+   * Credentials the jobs need, copied into the Secret `drstack-backup-credentials` in the backup
+   * namespace (keys `passphrase`, `password`), which then replaces `postgres.cipherSecret` /
+   * `redis.authSecret`. Default: none (those Secrets must exist in the backup namespace).
+   */
+  readonly credentials?: {
+    readonly pgbackrestCipherPass?: pulumi.Input<string>;
+    readonly redisPassword?: pulumi.Input<string>;
+  };
   /** Labels every object carries. */
   readonly labels: Readonly<Record<string, string>>;
 }
+
+/** Name of the Secret BackupSchedule writes `credentials` into. */
+export const CREDENTIALS_SECRET = "drstack-backup-credentials";
 
 export class BackupSchedule extends pulumi.ComponentResource {
   /** CronJobs by role (`pg-full`, `redis`, `verify` ...). */
@@ -93,13 +106,39 @@ export class BackupSchedule extends pulumi.ComponentResource {
       );
     }
 
+    const creds = args.credentials ?? {};
+    const stringData: Record<string, pulumi.Input<string>> = {
+      ...(creds.pgbackrestCipherPass !== undefined
+        ? { passphrase: creds.pgbackrestCipherPass }
+        : {}),
+      ...(creds.redisPassword !== undefined ? { password: creds.redisPassword } : {}),
+    };
+    if (Object.keys(stringData).length > 0) {
+      new Secret(
+        `${name}-credentials`,
+        {
+          metadata: { name: CREDENTIALS_SECRET, namespace: args.namespace, labels: args.labels },
+          stringData: pulumi.secret(stringData),
+        },
+        { ...child, additionalSecretOutputs: ["data", "stringData"] },
+      );
+    }
+    const postgres =
+      args.postgres && creds.pgbackrestCipherPass !== undefined
+        ? { ...args.postgres, cipherSecret: CREDENTIALS_SECRET }
+        : args.postgres;
+    const redis =
+      args.redis && creds.redisPassword !== undefined
+        ? { ...args.redis, authSecret: CREDENTIALS_SECRET }
+        : args.redis;
+
     const jobs = planBackupJobs({
       site: args.site,
       settings: s,
       target: args.target,
-      postgres: args.postgres,
+      postgres,
       postgresStandby: args.postgresStandby,
-      redis: args.redis,
+      redis,
       keysSecret: args.keysSecret,
       recipientConfigMap,
       rowChecks: args.rowChecks,

@@ -2,6 +2,7 @@
  * The backup jobs of a site as plain data, and the Kubernetes CronJob spec for each. Pure: the
  * component only turns these into resources; tests and policies read the same values.
  */
+import type { Input } from "@pulumi/pulumi";
 import type { Cloud } from "../topology/model";
 import {
   renderCopyScript,
@@ -28,8 +29,8 @@ export interface PostgresSource {
   readonly repoPath: string;
   /** Secret (in the backup namespace) with key `passphrase`: the repository's aes-256-cbc cipher pass. Default `drstack-pgbackrest-cipher`. */
   readonly cipherSecret: string;
-  /** Host of the pgBackRest TLS server on the Patroni primary. Default `<prefix>-postgres-primary.<data ns>.svc`. */
-  readonly host: string;
+  /** Host of the pgBackRest TLS server on the Patroni primary. Default: the primary Service, `<scope>.<data ns>.svc`. */
+  readonly host: Input<string>;
   /** PGDATA on the database pods. Default `/home/postgres/pgdata/pgroot/data`. */
   readonly path: string;
   /** Secret (in the backup namespace) with the pgBackRest TLS client files ca.crt, tls.crt, tls.key. Default `drstack-pgbackrest-tls`. */
@@ -49,7 +50,7 @@ export interface RedisSource {
 
 export interface JobEnv {
   readonly name: string;
-  readonly value?: string;
+  readonly value?: Input<string>;
   readonly secret?: { readonly name: string; readonly key: string };
 }
 

@@ -7,6 +7,10 @@ import type { Provider } from "@pulumi/kubernetes/provider";
 import type * as pulumi from "@pulumi/pulumi";
 import { SiteAlerts } from "../monitoring/SiteAlerts";
 import { namespaceName, siteLabels } from "../site/labels";
+import { DATA_DIR } from "../postgres/kubernetes";
+import type { PostgresFacts } from "../postgres/facts";
+import type { RedisFacts } from "../redis/RedisSentinel";
+import { bucketNames } from "../storage/plan";
 import { ReplicatedBucket } from "../storage/ReplicatedBucket";
 import { ConfigError, Problems } from "../topology/errors";
 import type { Network, Site } from "../topology/model";
@@ -90,12 +94,57 @@ export function defaultSources(
 }
 
 export interface SiteProtectionContext {
+  /** The site's PostgreSQL facts, when it runs one: stanza, repository, primary Service, cipher pass. */
+  readonly postgres?: PostgresFacts;
+  /** The site's Redis facts, when it runs one: Sentinel address, master name, password. */
+  readonly redis?: RedisFacts;
   readonly network: Network;
   readonly site: Site;
   readonly settings: SiteSettings;
   readonly backup: BackupSettings;
   readonly provider: Provider;
   readonly namespaces: Partial<Record<"system" | "validators" | "data" | "backup", Namespace>>;
+}
+
+/** `namespace/name` of a Service to its in-cluster DNS name. */
+export function serviceHost(namespacedName: string): string {
+  const [ns, name] = namespacedName.split("/");
+  return `${name}.${ns}.svc`;
+}
+
+/**
+ * What the jobs back up: the defaults, overridden by the PostgreSQL and Redis components' facts
+ * where the site runs them (so jobs use the real stanza, repository path, Services and secrets).
+ */
+export function wiredSources(ctx: SiteProtectionContext): ReturnType<typeof defaultSources> {
+  const d = defaultSources(ctx.network, ctx.site, ctx.settings.namespacePrefix);
+  const pg = ctx.postgres;
+  const r = ctx.redis;
+  const [sentinelHost, sentinelPort] = r ? r.sentinel.split(/:(?=\d+$)/) : [];
+  return {
+    ...d,
+    ...(d.postgres && pg
+      ? {
+          postgres: {
+            ...d.postgres,
+            stanza: pg.stanza,
+            repoPath: pg.repo.path,
+            host: pg.primaryService.apply(serviceHost),
+            path: DATA_DIR,
+          },
+        }
+      : {}),
+    ...(d.redis && r
+      ? {
+          redis: {
+            ...d.redis,
+            masterName: r.masterName,
+            sentinelHost,
+            sentinelPort: Number(sentinelPort ?? d.redis.sentinelPort),
+          },
+        }
+      : {}),
+  };
 }
 
 /** Creates the bucket, backup jobs and alerts of a site as children of `parent`. */
@@ -109,6 +158,16 @@ export function buildSiteProtection(
   let bucket: ReplicatedBucket | undefined;
   let schedule: BackupSchedule | undefined;
   if (site.services.includes("backup") && ctx.namespaces.backup) {
+    const names = bucketNames(network.name, site, backup.bucketName);
+    if (ctx.postgres && ctx.postgres.repo.bucket !== names.primary) {
+      throw new ConfigError([
+        {
+          path: `config.drstack:${BACKUP_CONFIG_KEY}.bucketName`,
+          message: `the backup bucket ${names.primary} differs from the PostgreSQL repository bucket ${ctx.postgres.repo.bucket}: WAL archiving and backups must share one repository`,
+          fix: "set drstack:backup.bucketName and drstack:postgres backup.bucket to the same name (or leave both unset)",
+        },
+      ]);
+    }
     bucket = new ReplicatedBucket(
       `${name}-backups`,
       { site, networkName: network.name, settings: backup, labels: siteLabels(site, "backup") },
@@ -122,8 +181,14 @@ export function buildSiteProtection(
         provider: ctx.provider,
         settings: backup,
         target: bucket.target,
-        ...defaultSources(network, site, prefix),
+        ...wiredSources(ctx),
         postgresStandby: site.role === "standby",
+        credentials: {
+          ...(ctx.postgres
+            ? { pgbackrestCipherPass: ctx.postgres.secrets.apply((x) => x.cipherPass) }
+            : {}),
+          ...(ctx.redis ? { redisPassword: ctx.redis.password } : {}),
+        },
         copies: bucket.copies,
         labels: siteLabels(site, "backup"),
       },

@@ -149,7 +149,16 @@ export class DrSite extends pulumi.ComponentResource {
 
     const backups = buildSiteProtection(
       name,
-      { network, site, settings, backup: backupSettings, provider: this.provider, namespaces: this.namespaces },
+      {
+        network,
+        site,
+        settings,
+        backup: backupSettings,
+        provider: this.provider,
+        namespaces: this.namespaces,
+        postgres: this.postgres?.facts,
+        redis: this.redis?.facts,
+      },
       this,
     );
 
