@@ -9,6 +9,7 @@
 import { expect } from "chai";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { flipRoles } from "../components/failover/flip";
@@ -19,12 +20,33 @@ import { PatroniApi } from "../components/failover/patroni";
 import { shippedNetworkText } from "./support/project";
 
 const BIN = "/usr/lib/postgresql/15/bin";
-const PORTS = {
-  etcdClient: 17500,
-  etcdPeer: 17501,
-  pg: { primary: 17510, dr: 17511 },
-  rest: { primary: 17520, dr: 17521 },
-};
+function portsFrom(base: number) {
+  return {
+    etcdClient: base,
+    etcdPeer: base + 1,
+    pg: { primary: base + 2, dr: base + 3 },
+    rest: { primary: base + 4, dr: base + 5 },
+  };
+}
+let PORTS = portsFrom(17500);
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A block of 6 free ports in 17500-17599 (another run of this test may hold one). */
+async function freePorts() {
+  for (let base = 17500; base + 5 <= 17599; base += 10) {
+    const p = portsFrom(base);
+    const all = [p.etcdClient, p.etcdPeer, p.pg.primary, p.pg.dr, p.rest.primary, p.rest.dr];
+    if ((await Promise.all(all.map(portFree))).every(Boolean)) return p;
+  }
+  throw new Error("no 6 free ports in 127.0.0.1:17500-17599 (other runs of this test?)");
+}
 
 function missing(): string | undefined {
   for (const b of ["patroni", "etcd", "psql"])
@@ -97,22 +119,8 @@ describe("local driver end to end (real Patroni, PostgreSQL, etcd)", function ()
   const ids = postgresIds();
   const procs: ChildProcess[] = [];
   let work = "";
-  const sites: LocalSitesConfig = {
-    sites: {
-      primary: {
-        rest: [`http://127.0.0.1:${PORTS.rest.primary}`],
-        postgres: {
-          hosts: [`127.0.0.1:${PORTS.pg.primary}`],
-          user: "postgres",
-          database: "postgres",
-        },
-      },
-      dr: {
-        rest: [`http://127.0.0.1:${PORTS.rest.dr}`],
-        postgres: { hosts: [`127.0.0.1:${PORTS.pg.dr}`], user: "postgres", database: "postgres" },
-      },
-    },
-  };
+  let sites: LocalSitesConfig;
+
   const psql = (site: "primary" | "dr", query: string, readWrite = true): string =>
     execFileSync(
       "psql",
@@ -145,6 +153,18 @@ describe("local driver end to end (real Patroni, PostgreSQL, etcd)", function ()
       ...(ids ?? {}),
     });
     procs.push(child);
+    return child;
+  };
+  const postmasterPid = (site: "primary" | "dr"): number | undefined => {
+    try {
+      const pid = Number(
+        fs.readFileSync(path.join(work, site, "data", "postmaster.pid"), "utf8").split("\n")[0],
+      );
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
   };
 
   const waitFor = async (what: string, fn: () => Promise<boolean>, ms = 90_000) => {
@@ -161,6 +181,25 @@ describe("local driver end to end (real Patroni, PostgreSQL, etcd)", function ()
 
   before(async function () {
     if (why) return this.skip();
+    PORTS = await freePorts();
+    sites = {
+      sites: {
+        primary: {
+          rest: [`http://127.0.0.1:${PORTS.rest.primary}`],
+          dcs: { etcd: `http://127.0.0.1:${PORTS.etcdClient}`, configKey: "/f8-primary/pg/config" },
+          postgres: {
+            hosts: [`127.0.0.1:${PORTS.pg.primary}`],
+            user: "postgres",
+            database: "postgres",
+          },
+        },
+        dr: {
+          rest: [`http://127.0.0.1:${PORTS.rest.dr}`],
+          dcs: { etcd: `http://127.0.0.1:${PORTS.etcdClient}`, configKey: "/f8-dr/pg/config" },
+          postgres: { hosts: [`127.0.0.1:${PORTS.pg.dr}`], user: "postgres", database: "postgres" },
+        },
+      },
+    };
     work = fs.mkdtempSync(path.join(os.tmpdir(), "drstack-f8-e2e-"));
     fs.chmodSync(work, 0o755);
     for (const s of ["primary", "dr"] as const) {
@@ -191,7 +230,8 @@ describe("local driver end to end (real Patroni, PostgreSQL, etcd)", function ()
   });
 
   after(async () => {
-    // Stop by PID (process groups we started), Patroni first so it stops PostgreSQL cleanly.
+    // Stop by PID (process groups we started), Patroni first so it stops PostgreSQL cleanly;
+    // then any postmaster a killed Patroni left (its PID from the data directory we created).
     for (const p of [...procs].reverse()) {
       if (p.pid === undefined || p.exitCode !== null) continue;
       try {
@@ -208,6 +248,10 @@ describe("local driver end to end (real Patroni, PostgreSQL, etcd)", function ()
         } catch {
           /* gone */
         }
+    }
+    for (const site of ["primary", "dr"] as const) {
+      const pid = work ? postmasterPid(site) : undefined;
+      if (pid !== undefined) process.kill(pid, "SIGKILL");
     }
     if (work && !process.env.DRSTACK_KEEP) fs.rmSync(work, { recursive: true, force: true });
   });
@@ -296,5 +340,83 @@ describe("local driver end to end (real Patroni, PostgreSQL, etcd)", function ()
     expect(psql("primary", "SELECT count(*) FROM acked;")).to.equal("300");
     expect(() => psql("dr", "INSERT INTO acked VALUES (998);", false)).to.throw(/read-only/);
     expect(e.written).to.deep.equal([shippedNetworkText()]);
+  });
+
+  it("region lost: forced failover fences the dead primary in its DCS; it comes back as a standby, never writable, and fails back with no write lost", async () => {
+    for (let i = 301; i <= 400; i++) psql("primary", `INSERT INTO acked VALUES (${i});`);
+    await waitFor(
+      "dr to replay every acknowledged write",
+      async () => psql("dr", "SELECT count(*) FROM acked;", false) === "400",
+    );
+    // The region is lost: Patroni and PostgreSQL of the primary site die at once.
+    const patroni = procs.find(
+      (p) =>
+        p.spawnargs.some((a) => a.endsWith(path.join("primary", "patroni.yaml"))) &&
+        p.exitCode === null,
+    )!;
+    const pm = postmasterPid("primary");
+    process.kill(-patroni.pid!, "SIGKILL");
+    if (pm !== undefined) process.kill(pm, "SIGKILL");
+    await waitFor(
+      "primary down",
+      async () => postmasterPid("primary") === undefined && patroni.signalCode !== null,
+    );
+
+    const text = shippedNetworkText();
+    const e = env(text, "primary");
+    const refused = await runFailover(e, { target: "dr" });
+    expect(refused.outcome).to.equal("refused");
+    const r = await runFailover(e, { target: "dr", force: true, reason: "us-east-1 lost (e2e)" });
+    if (process.env.DRSTACK_TIMELINE) console.log(formatTimeline(r));
+    expect(r.outcome, r.stoppedBecause).to.equal("completed");
+    const fence = r.steps.find((s) => s.step === "fence")!;
+    expect(fence.status).to.equal("forced");
+    expect(fence.detail).to.match(
+      /unreachable.*DCS fenced: standby_cluster -> dr written to etcd .* key \/f8-primary\/pg\/config/,
+    );
+    expect(psql("dr", "SELECT count(*) FROM acked;")).to.equal("400");
+    for (let i = 401; i <= 450; i++) psql("dr", `INSERT INTO acked VALUES (${i});`);
+
+    // The region returns: the old primary's Patroni starts again and must never take a write.
+    start("patroni-primary-again", "patroni", [path.join(work, "primary", "patroni.yaml")]);
+    const roles = new Set<string>();
+    let writes = 0;
+    const t0 = Date.now();
+    for (;;) {
+      const st = await fetch(`http://127.0.0.1:${PORTS.rest.primary}/patroni`, {
+        signal: AbortSignal.timeout(1000),
+      })
+        .then((x) => x.json() as Promise<{ role?: string; state?: string }>)
+        .catch(() => undefined);
+      if (st?.role) roles.add(st.role);
+      try {
+        psql("primary", "INSERT INTO acked VALUES (-1);", false);
+        writes++;
+      } catch {
+        /* refused: read-only or not running */
+      }
+      if (st?.role === "standby_leader" && st.state === "running" && Date.now() - t0 > 5000) break;
+      if (Date.now() - t0 > 90_000)
+        throw new Error(`old primary did not come back as a standby; roles seen: ${[...roles]}`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    expect([...roles]).to.not.include("master");
+    expect([...roles]).to.not.include("primary");
+    expect(writes).to.equal(0);
+
+    const flipped = e.written[e.written.length - 1];
+    const b = await runFailback(env(flipped, "dr"), { site: "primary" });
+    if (process.env.DRSTACK_TIMELINE) console.log(formatTimeline(b));
+    expect(
+      b.outcome,
+      `${b.stoppedBecause}\n${b.steps.map((s) => `${s.step} ${s.status} ${s.detail}`).join("\n")}`,
+    ).to.equal("completed");
+    expect(b.steps.find((s) => s.step === "fence")!.status).to.equal("skipped");
+    // Every acknowledged write is on both sites; the rejected -1 is nowhere.
+    await waitFor(
+      "primary to replay dr's writes",
+      async () => psql("primary", "SELECT count(*) FROM acked;", false) === "450",
+    );
+    expect(psql("dr", "SELECT count(*) FROM acked WHERE n = -1;")).to.equal("0");
   });
 });

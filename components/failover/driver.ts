@@ -85,6 +85,14 @@ export interface SiteDriver {
    * `newPrimary` (Patroni `PATCH /config` with `standby_cluster`), which demotes its leader.
    */
   fence(site: string, ctx: { readonly newPrimary: string }): Promise<FenceResult>;
+  /**
+   * Optional: when a site's Patroni cannot be reached, writes `standby_cluster` (pointing at
+   * `newPrimary`) straight into the site's DCS (etcd key `<namespace><scope>/config`; on
+   * Kubernetes the `<scope>-config` object's `config` annotation), so that when its Patroni
+   * runs again it starts as a standby and never as a primary. It does not confirm a fence: a
+   * Patroni that is running but partitioned keeps its role until it reads the DCS.
+   */
+  fenceDcs?(site: string, ctx: { readonly newPrimary: string }): Promise<ActionResult>;
   /** Makes a standby cluster leave standby mode (Patroni `PATCH /config {"standby_cluster": null}`)
    * and waits until its leader accepts writes. */
   promote(site: string): Promise<ActionResult>;

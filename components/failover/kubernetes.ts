@@ -35,6 +35,7 @@ import type { Network } from "../topology/model";
 import { listStacks, readProject, readStackConfig } from "../../planner/project";
 import type * as Automation from "@pulumi/pulumi/automation";
 import type { ActionResult } from "./driver";
+import { mergeConfig } from "./patroni";
 import { PatroniDriver, type PatroniSiteAccess, type StackUpdater } from "./patroni-driver";
 
 /** Is `name` an executable on PATH? */
@@ -273,6 +274,34 @@ export function kubeAccess(
           "--output=json",
         ]),
       ) as unknown,
+    writeDcsConfig: async (patch) => {
+      // Patroni's Kubernetes DCS keeps the dynamic configuration in the `config` annotation of
+      // the `<scope>-config` Endpoints (use_endpoints), else ConfigMap.
+      const k = [...ctx, "-n", facts.namespace];
+      const name = `${facts.scope}-config`;
+      for (const kind of ["endpoints", "configmap"]) {
+        let current: { metadata?: { annotations?: Record<string, string> } };
+        try {
+          current = JSON.parse(
+            await kubectl([...k, "get", kind, name, "-o", "json"]),
+          ) as typeof current;
+        } catch {
+          continue;
+        }
+        const raw = current.metadata?.annotations?.config;
+        const merged = mergeConfig(raw ? (JSON.parse(raw) as Record<string, unknown>) : {}, patch);
+        await kubectl([
+          ...k,
+          "annotate",
+          kind,
+          name,
+          `config=${JSON.stringify(merged)}`,
+          "--overwrite",
+        ]);
+        return `${kind}/${name} annotation config (context ${facts.context ?? "current"}, namespace ${facts.namespace})`;
+      }
+      throw new Error(`no endpoints or configmap ${name} in ${facts.namespace}`);
+    },
     reseedFresh: async () => {
       if (!stacks)
         throw new Error(

@@ -16,7 +16,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, type Problem } from "../topology/errors";
-import { PatroniApi } from "./patroni";
+import { PatroniApi, writeEtcdConfig } from "./patroni";
 import { PatroniDriver, type PatroniSiteAccess } from "./patroni-driver";
 
 export interface LocalSiteConfig {
@@ -37,6 +37,10 @@ export interface LocalSiteConfig {
   readonly pgbackrest?: { readonly stanza: string; readonly config: string };
   /** Extra `standby_cluster` fields (e.g. `restore_command`). */
   readonly standbyCluster?: Readonly<Record<string, unknown>>;
+  /** The site's DCS (etcd v3): Patroni's `config` key is `<namespace><scope>/config`, e.g.
+   * `/drstack-primary/pg-example-network/config`. Lets `fenceDcs` fence a site whose Patroni is
+   * down, so it can only restart as a standby. */
+  readonly dcs?: { readonly etcd: string; readonly configKey: string };
   /** Wipes and restarts the site's members (programmatic use only: the drill owns them). */
   readonly reseedFresh?: () => Promise<void>;
 }
@@ -140,6 +144,9 @@ export function localAccess(c: LocalSiteConfig): PatroniSiteAccess {
             ) as unknown,
         }
       : {}),
+    ...(c.dcs
+      ? { writeDcsConfig: (patch) => writeEtcdConfig(c.dcs!.etcd, c.dcs!.configKey, patch) }
+      : {}),
     ...(c.reseedFresh ? { reseedFresh: c.reseedFresh } : {}),
     ...(c.standbyCluster ? { standbyClusterExtras: c.standbyCluster } : {}),
   };
@@ -231,6 +238,9 @@ export function readLocalSites(file: string, siteNames: readonly string[]): Loca
 /** What the drill knows of one site (structurally `drill/environment.ts`'s `SiteEndpoints`). */
 export interface SiteEndpointsLike {
   readonly site: string;
+  readonly scope?: string;
+  readonly etcd?: readonly string[];
+  readonly dcsPrefix?: string;
   readonly members: readonly { readonly restUrl: string; readonly pgPort: number }[];
   readonly postgres: {
     readonly user: string;
@@ -259,6 +269,14 @@ export function localSitesFromEndpoints(
             password: e.postgres.password,
             database: e.postgres.database,
           },
+          ...(e.etcd?.length && e.dcsPrefix && e.scope
+            ? {
+                dcs: {
+                  etcd: e.etcd[0],
+                  configKey: `${e.dcsPrefix.replace(/\/?$/, "/")}${e.scope}/config`,
+                },
+              }
+            : {}),
           ...(extra[e.site] ?? {}),
         } satisfies LocalSiteConfig,
       ]),

@@ -268,7 +268,17 @@ async function swapSteps(
             : `fencing of ${old} failed: ${r.detail}`;
         const { result } = await tl.run(
           planned,
-          () => driver.fence(old, { newPrimary: target }),
+          async () => {
+            const r = await driver.fence(old, { newPrimary: target });
+            if (r.confirmed || !r.unreachable || !driver.fenceDcs) return r;
+            // Patroni is unreachable: make sure it can only come back as a standby.
+            const dcs = await driver.fenceDcs(old, { newPrimary: target });
+            return {
+              ...r,
+              detail: `${r.detail}; DCS ${dcs.ok ? "fenced" : "not fenced"}: ${dcs.detail}`,
+              data: { ...(r.data ?? {}), dcsFenced: dcs.ok },
+            };
+          },
           (r) => (r.confirmed ? "ok" : forcible.fence ? "forced" : "refused"),
           (r, rec) =>
             r.confirmed

@@ -49,6 +49,9 @@ export interface PatroniSiteAccess {
   sql(query: string, leader: PatroniMemberView): Promise<string>;
   /** `pgbackrest info --output=json` of the site's repository. */
   backupInfo?(leader: PatroniMemberView): Promise<unknown>;
+  /** Merges `patch` into the dynamic configuration stored in the site's DCS, without Patroni
+   * (keys set to null are removed); resolves a one-line description of what was written. */
+  writeDcsConfig?(patch: Readonly<Record<string, unknown>>): Promise<string>;
   /** Re-creates the members with empty data (they bootstrap from the standby_cluster source). */
   reseedFresh?(): Promise<void>;
   /** Extra `standby_cluster` fields (e.g. `restore_command`, `primary_slot_name`). */
@@ -248,6 +251,22 @@ export class PatroniDriver implements SiteDriver {
       unreachable: false,
       detail: `standby_cluster set but ${site} not confirmed read-only within ${(this.opts.fenceTimeoutMs ?? 30_000) / 1000}s: ${last}`,
     };
+  }
+
+  async fenceDcs(site: string, ctx: { newPrimary: string }): Promise<ActionResult> {
+    const a = this.access(site);
+    if (!a.writeDcsConfig) return { ok: false, detail: `no DCS access configured for ${site}` };
+    try {
+      const patch = await this.standbyPatch(ctx.newPrimary);
+      const where = await a.writeDcsConfig(patch);
+      return {
+        ok: true,
+        detail: `standby_cluster -> ${ctx.newPrimary} written to ${where}: ${site} can only restart as a standby`,
+        data: { patch },
+      };
+    } catch (e) {
+      return { ok: false, detail: describeFetchError(e) };
+    }
   }
 
   private async writableMembers(

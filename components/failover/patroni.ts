@@ -240,3 +240,56 @@ export function lsnOrUndefined(text: string | undefined): number | undefined {
     return undefined;
   }
 }
+
+/** Merges a dynamic-configuration patch as Patroni's `PATCH /config` does (null removes a key;
+ * objects merge recursively). Pure. */
+export function mergeConfig(
+  base: Readonly<Record<string, unknown>>,
+  patch: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else if (
+      v &&
+      typeof v === "object" &&
+      !Array.isArray(v) &&
+      out[k] &&
+      typeof out[k] === "object" &&
+      !Array.isArray(out[k])
+    )
+      out[k] = mergeConfig(out[k] as Record<string, unknown>, v as Record<string, unknown>);
+    else out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Read-modify-write of Patroni's `config` key in etcd v3 through its JSON gateway
+ * (`/v3/kv/range`, `/v3/kv/put`; keys and values base64). Resolves what was written where.
+ */
+export async function writeEtcdConfig(
+  etcdUrl: string,
+  key: string,
+  patch: Readonly<Record<string, unknown>>,
+): Promise<string> {
+  const b64 = (t: string) => Buffer.from(t).toString("base64");
+  const post = async (p: string, body: unknown) => {
+    const res = await fetch(`${etcdUrl.replace(/\/$/, "")}${p}`, {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json" },
+      signal: AbortSignal.timeout(3000),
+    });
+    if (!res.ok)
+      throw new Error(`etcd ${p}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+    return (await res.json()) as { kvs?: { value?: string }[] };
+  };
+  const got = await post("/v3/kv/range", { key: b64(key) });
+  const current = got.kvs?.[0]?.value;
+  const base = current
+    ? (JSON.parse(Buffer.from(current, "base64").toString()) as Record<string, unknown>)
+    : {};
+  await post("/v3/kv/put", { key: b64(key), value: b64(JSON.stringify(mergeConfig(base, patch))) });
+  return `etcd ${etcdUrl} key ${key}`;
+}
