@@ -15,6 +15,7 @@ import {
   backupAgeSeconds,
   clusterView,
   leaderStatus,
+  mergeConfig,
   standbyLag,
 } from "../components/failover/patroni";
 import { shippedNetworkText } from "./support/project";
@@ -322,6 +323,57 @@ describe("Patroni driver (fake Patroni REST servers)", () => {
     }
   });
 
+  it("an unreachable old primary with DCS access is fenced in its DCS (recorded; still needs --force)", async () => {
+    const w = await world();
+    await w.primary.stop();
+    const written: Record<string, unknown>[] = [];
+    const driver = new PatroniDriver({
+      kind: "local",
+      sites: {
+        primary: {
+          ...w.primary.access(),
+          writeDcsConfig: async (patch) => {
+            written.push({ ...patch });
+            return "etcd test key /svc/pg/config";
+          },
+        },
+        dr: w.dr.access(),
+      },
+      upstreamOf: (s) => (s === "primary" ? undefined : "primary"),
+      fenceTimeoutMs: 500,
+      promoteTimeoutMs: 1000,
+      pollMs: 20,
+    });
+    try {
+      const refused = await runFailover(env(driver), { target: "dr" });
+      expect(refused.outcome).to.equal("refused");
+      expect(written).to.deep.equal([]); // refused at preflight: nothing written
+      const r = await runFailover(env(driver), {
+        target: "dr",
+        force: true,
+        reason: "region lost",
+      });
+      expect(r.outcome, r.stoppedBecause).to.equal("completed");
+      expect(written).to.deep.equal([
+        {
+          standby_cluster: {
+            host: "127.0.0.1",
+            port: w.dr.pgPort,
+            create_replica_methods: ["basebackup"],
+          },
+        },
+      ]);
+      const fence = r.steps.find((s) => s.step === "fence")!;
+      expect(fence.status).to.equal("forced");
+      expect(fence.detail).to.match(
+        /DCS fenced: standby_cluster -> dr written to etcd test key \/svc\/pg\/config: primary can only restart as a standby.*--force: region lost/,
+      );
+      expect(fence.data).to.include({ dcsFenced: true });
+    } finally {
+      await w.dr.stop();
+    }
+  });
+
   it("a primary that does not demote is not confirmed fenced: the target is not promoted", async () => {
     const w = await world();
     w.primary.stuck = true;
@@ -418,6 +470,18 @@ describe("Patroni answers (pure)", () => {
       lagSeconds: 0,
     });
     expect(standbyLag(s, undefined, now)).to.deep.equal({});
+  });
+
+  it("merges a config patch as PATCH /config does (null removes, objects merge)", () => {
+    expect(
+      mergeConfig(
+        { ttl: 10, postgresql: { parameters: { a: 1, b: 2 } }, standby_cluster: { host: "x" } },
+        { standby_cluster: null, postgresql: { parameters: { b: null, c: 3 } }, loop_wait: 1 },
+      ),
+    ).to.deep.equal({ ttl: 10, postgresql: { parameters: { a: 1, c: 3 } }, loop_wait: 1 });
+    expect(mergeConfig({}, { standby_cluster: { host: "h", port: 1 } })).to.deep.equal({
+      standby_cluster: { host: "h", port: 1 },
+    });
   });
 
   it("backup age: newest successful backup or archived WAL", () => {

@@ -230,6 +230,15 @@ export function readLocalSites(file: string, siteNames: readonly string[]): Loca
           "must be { hosts: [host:port...], user, database, password? | passwordEnv? }",
           "see docs/failover.md",
         );
+      if (
+        s.dcs !== undefined &&
+        (typeof s.dcs?.etcd !== "string" || typeof s.dcs?.configKey !== "string")
+      )
+        add(
+          at("dcs"),
+          "must be { etcd: URL, configKey: <namespace><scope>/config }",
+          'e.g. { "etcd": "http://127.0.0.1:15600", "configKey": "/drstack-primary/pg-example-network/config" }',
+        );
     }
   if (problems.length) throw new ConfigError(problems, `${file} is invalid`);
   return raw as LocalSitesConfig;
