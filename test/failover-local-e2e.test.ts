@@ -17,7 +17,7 @@ import { localConninfo, localDriver, type LocalSitesConfig } from "../components
 import { runFailback, runFailover, type SwapEnvironment } from "../components/failover/orchestrate";
 import { formatTimeline } from "../components/failover/report";
 import { PatroniApi } from "../components/failover/patroni";
-import { shippedNetworkText } from "./support/project";
+import { runCli, shippedNetworkText } from "./support/project";
 
 const BIN = "/usr/lib/postgresql/15/bin";
 function portsFrom(base: number) {
@@ -418,5 +418,64 @@ describe("local driver end to end (real Patroni, PostgreSQL, etcd)", function ()
       async () => psql("primary", "SELECT count(*) FROM acked;", false) === "450",
     );
     expect(psql("dr", "SELECT count(*) FROM acked WHERE n = -1;")).to.equal("0");
+  });
+
+  it("drstack failover --driver local --sites FILE: the command itself swaps back, edits the file in place, prints JSON", async () => {
+    // Now: dr is the primary, primary its standby (previous test). The topology file says so.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drstack-f8-cli-"));
+    try {
+      const network = path.join(dir, "network.yaml");
+      fs.writeFileSync(network, flipRoles(shippedNetworkText(), "dr").text);
+      const sitesFile = path.join(dir, "sites.json");
+      fs.writeFileSync(sitesFile, JSON.stringify(sites));
+      const args = [
+        "failover",
+        "--to",
+        "primary",
+        "--driver",
+        "local",
+        "--sites",
+        sitesFile,
+        "--network",
+        network,
+      ];
+      const r = runCli([...args, "--force", "--reason", "e2e: no backup repository", "--json"]);
+      expect(r.code, r.stderr).to.equal(0);
+      const report = JSON.parse(r.stdout);
+      expect(report).to.include({
+        drstackSwap: 1,
+        dryRun: false,
+        operation: "failover",
+        outcome: "completed",
+        from: "dr",
+        to: "primary",
+        driver: "local",
+      });
+      expect(report.steps.map((x: any) => x.step)).to.deep.equal([
+        "preflight",
+        "fence",
+        "catch-up",
+        "promote",
+        "flip-config",
+        "update-stack",
+        "verify-writes",
+      ]);
+      // The live log went to stderr, one line per step.
+      expect(r.stderr).to.match(/^\[\+ *\d+\.\d{3}s\] \S+Z {2}fence +dr +OK /m);
+      // The file was edited in place: back to the shipped text, byte for byte.
+      expect(fs.readFileSync(network, "utf8")).to.equal(shippedNetworkText());
+      await waitFor(
+        "dr to follow primary",
+        async () => (await role("dr")) === "standby_leader",
+        60_000,
+      );
+      expect(await role("primary")).to.equal("leader");
+      // Promoting the primary again is bad input now (exit 2), and nothing is contacted.
+      const again = runCli([...args, "--dry-run"]);
+      expect(again.code).to.equal(2);
+      expect(again.stderr).to.match(/--to primary: site primary is already the primary/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
