@@ -105,13 +105,17 @@ export class KubectlProxy {
   private child?: ChildProcess;
   private url?: Promise<string>;
 
-  constructor(private readonly kubectlArgs: readonly string[]) {}
+  /** `port` 0 (default) lets kubectl pick a free ephemeral port. */
+  constructor(
+    private readonly kubectlArgs: readonly string[],
+    private readonly port = 0,
+  ) {}
 
   start(): Promise<string> {
     this.url ??= new Promise((resolve, reject) => {
       const child = spawn(
         "kubectl",
-        [...this.kubectlArgs, "proxy", "--address=127.0.0.1", "--port=0"],
+        [...this.kubectlArgs, "proxy", "--address=127.0.0.1", `--port=${this.port}`],
         {
           stdio: ["ignore", "pipe", "pipe"],
         },
