@@ -10,20 +10,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-  type PatroniEnvironment,
-  renderPatroniConfig,
-  renderPostInitScript,
-} from "../components/postgres/patroni";
-import {
-  pgBackRestArchiveCommand,
-  pgBackRestRestoreCommand,
-  type PgBackRestSpec,
-  renderPgBackRestConfig,
-} from "../components/postgres/pgbackrest";
-import type { PostgresSettings } from "../components/postgres/settings";
-import { APP_DATABASE, USERS } from "../components/postgres/kubernetes";
-import { renderRedisConfig, renderSentinelConfig } from "../components/redis/render";
+import { USERS } from "../components/postgres/kubernetes";
 import { ConfigError } from "../components/topology/errors";
 import {
   drillLayout,
@@ -35,6 +22,7 @@ import {
 } from "./layout";
 import { CREATE_WRITES_TABLE, type PgTarget, sql } from "./pg";
 import { clusterState, type PatroniClusterState, waitForCluster } from "./patroni";
+import { patroniEnv, type Secrets, writeConfigs } from "./configs";
 import { cleanEnv, postmasterPid, processGroupOf, run, Supervisor } from "./procs";
 import { LeaderProxy } from "./proxy";
 import { redisCommand } from "./resp";
@@ -61,16 +49,8 @@ export interface EnvironmentOptions {
   readonly progress?: (line: string) => void;
 }
 
-export interface Secrets {
-  readonly superuser: string;
-  readonly replication: string;
-  readonly rewind: string;
-  readonly app: string;
-  readonly cipherPass: string;
-  readonly redis: string;
-}
-
 export interface DrillEnvironment {
+  readonly projectDir: string;
   readonly layout: DrillLayout;
   readonly settings: DrillSettings;
   readonly secrets: Secrets;
@@ -151,189 +131,6 @@ export function pgTarget(
 
 export function restPorts(env: DrillEnvironment, site: "primary" | "dr"): number[] {
   return siteLayout(env, site).members.map((m) => m.restPort);
-}
-
-function pgBackRestSpec(
-  l: DrillLayout,
-  m: MemberLayout,
-  s: PostgresSettings,
-  secrets: Secrets,
-): PgBackRestSpec {
-  return {
-    stanza: s.scope,
-    pgDataDir: m.dataDir,
-    pgPort: m.pgPort,
-    pgSocketPath: m.socketDir,
-    repos: [
-      { type: "posix", path: l.pgBackRest.repo1, encrypted: false, retentionFull: s.retentionFull },
-      {
-        type: "posix",
-        path: l.pgBackRest.repo2,
-        encrypted: true,
-        cipherPass: secrets.cipherPass,
-        retentionFull: s.retentionFull,
-      },
-    ],
-    logPath: l.pgBackRest.logDir,
-    lockPath: l.pgBackRest.lockDir,
-    spoolPath: path.join(m.dir, "spool"),
-  };
-}
-
-function patroniEnvironment(
-  env: { layout: DrillLayout; secrets: Secrets },
-  site: SiteLayout,
-  m: MemberLayout,
-  s: PostgresSettings,
-  standby: boolean,
-): PatroniEnvironment {
-  const l = env.layout;
-  return {
-    scope: s.scope,
-    name: m.name,
-    dcs: { kind: "etcd3", hosts: [`${HOST}:${l.etcd.clientPort}`], prefix: site.dcsPrefix },
-    postgres: {
-      listen: `${HOST}:${m.pgPort}`,
-      connectAddress: `${HOST}:${m.pgPort}`,
-      dataDir: m.dataDir,
-      binDir: PG_BIN_DIR,
-      socketDir: m.socketDir,
-      pgpassPath: path.join(m.dir, "pgpass"),
-    },
-    restApi: { listen: `${HOST}:${m.restPort}`, connectAddress: `${HOST}:${m.restPort}` },
-    authentication: {
-      superuser: { username: USERS.superuser, password: env.secrets.superuser },
-      replication: { username: USERS.replication, password: env.secrets.replication },
-      rewind: { username: USERS.rewind, password: env.secrets.rewind },
-    },
-    allowedCidrs: ["127.0.0.1/32"],
-    ...(standby
-      ? {
-          standbyCluster: {
-            host: HOST,
-            port: l.replicationPort,
-            restoreCommand: pgBackRestRestoreCommand(
-              path.join(m.dir, "pgbackrest-primary.conf"),
-              s.scope,
-              2,
-            ),
-          },
-        }
-      : // archive_command lives in the DCS (one value for every member, as on Kubernetes where
-        // every pod has the same paths): one cluster config, with each member's pg1-* options
-        // given to its Patroni (and so to PostgreSQL) as PGBACKREST_PG1_* variables.
-        { archive: { command: pgBackRestArchiveCommand(l.pgBackRest.clusterConfig, s.scope) } }),
-    postInit: path.join(l.workDir, "post-init.sh"),
-  };
-}
-
-function writeConfigs(env: {
-  layout: DrillLayout;
-  secrets: Secrets;
-  settings: DrillSettings;
-}): void {
-  const l = env.layout;
-  const { primaryPostgres: ps, standbyPostgres: ss } = env.settings;
-  for (const d of [
-    l.etcd.dataDir,
-    l.pgBackRest.repo1,
-    l.pgBackRest.repo2,
-    l.pgBackRest.logDir,
-    l.pgBackRest.lockDir,
-    l.scratchDir,
-  ])
-    fs.mkdirSync(d, { recursive: true });
-  fs.writeFileSync(
-    path.join(l.workDir, "post-init.sh"),
-    renderPostInitScript(USERS.app, APP_DATABASE),
-    { mode: 0o755 },
-  );
-  for (const [site, s, standby] of [
-    [l.primary, ps, false],
-    [l.standby, ss, true],
-  ] as const) {
-    for (const m of site.members) {
-      fs.mkdirSync(m.socketDir, { recursive: true });
-      fs.mkdirSync(path.join(m.dir, "spool"), { recursive: true });
-      fs.writeFileSync(
-        m.configFile,
-        renderPatroniConfig(s, patroniEnvironment(env, site, m, s, standby)),
-        { mode: 0o600 },
-      );
-      if (!standby) {
-        fs.writeFileSync(
-          m.pgBackRestConfig,
-          renderPgBackRestConfig(pgBackRestSpec(l, m, s, env.secrets)),
-          { mode: 0o600 },
-        );
-        if (m === site.members[0])
-          fs.writeFileSync(
-            l.pgBackRest.clusterConfig,
-            renderPgBackRestConfig(pgBackRestSpec(l, m, s, env.secrets)),
-            { mode: 0o600 },
-          );
-      } else {
-        // Read-only view of the primary's (unencrypted) repo1, as repo2: the standby's WAL fallback.
-        const spec: PgBackRestSpec = {
-          stanza: ps.scope,
-          pgDataDir: m.dataDir,
-          pgPort: m.pgPort,
-          pgSocketPath: m.socketDir,
-          repos: [{ type: "posix", path: l.pgBackRest.repo1, encrypted: false, index: 2 }],
-          logPath: l.pgBackRest.logDir,
-          lockPath: path.join(l.pgBackRest.lockDir, "standby"),
-        };
-        fs.writeFileSync(
-          path.join(m.dir, "pgbackrest-primary.conf"),
-          renderPgBackRestConfig(spec),
-          { mode: 0o600 },
-        );
-      }
-    }
-  }
-  const rs = env.settings.redis;
-  const master = { host: HOST, port: l.redis.servers[0].port };
-  l.redis.servers.forEach((r, i) => {
-    fs.mkdirSync(r.dir, { recursive: true });
-    fs.writeFileSync(
-      r.config,
-      renderRedisConfig(rs, {
-        bind: HOST,
-        port: r.port,
-        dataDir: r.dir,
-        password: env.secrets.redis,
-        logFile: path.join(r.dir, "redis.log"),
-        ...(i > 0 ? { replicaOf: master } : {}),
-      }),
-    );
-  });
-  for (const s of l.redis.sentinels) {
-    fs.mkdirSync(s.dir, { recursive: true });
-    fs.writeFileSync(
-      s.config,
-      renderSentinelConfig(rs, {
-        bind: HOST,
-        port: s.port,
-        dataDir: s.dir,
-        master,
-        password: env.secrets.redis,
-        logFile: path.join(s.dir, "sentinel.log"),
-      }),
-    );
-  }
-}
-
-/** Environment of a Patroni process: clean (no inherited PG* variables), PostgreSQL on PATH. */
-export function patroniEnv(
-  env: Pick<DrillEnvironment, "pgUser" | "secrets">,
-  m: MemberLayout,
-): Record<string, string> {
-  return cleanEnv([PG_BIN_DIR], env.pgUser.home, {
-    DRSTACK_APP_PASSWORD: env.secrets.app,
-    PGBACKREST_PG1_PATH: m.dataDir,
-    PGBACKREST_PG1_PORT: String(m.pgPort),
-    PGBACKREST_PG1_SOCKET_PATH: m.socketDir,
-  });
 }
 
 function member(env: DrillEnvironment, name: string): MemberLayout {
@@ -443,6 +240,7 @@ export async function startEnvironment(o: EnvironmentOptions): Promise<DrillEnvi
   // Validate ports before creating anything.
   await checkPreconditions(drillLayout(o.basePort, "/nonexistent"));
   const pgUser = postgresUser();
+  const version = await patroniVersion();
   const workDir = fs.mkdtempSync(path.join(o.tmpDir ?? os.tmpdir(), "drstack-drill-"));
   fs.chmodSync(workDir, 0o755);
   const layout = drillLayout(o.basePort, workDir);
@@ -457,6 +255,7 @@ export async function startEnvironment(o: EnvironmentOptions): Promise<DrillEnvi
   const supervisor = new Supervisor(workDir);
   const proxy = new LeaderProxy(layout.replicationPort, layout.primary.members);
   const env: DrillEnvironment = {
+    projectDir: o.projectDir,
     layout,
     settings,
     secrets,
@@ -465,7 +264,7 @@ export async function startEnvironment(o: EnvironmentOptions): Promise<DrillEnvi
     pgUser,
     keep: o.keep ?? false,
     progress,
-    patroniVersion: await patroniVersion(),
+    patroniVersion: version,
     startSeconds: 0,
   };
   try {
@@ -618,4 +417,4 @@ export async function stopEnvironment(env: DrillEnvironment): Promise<StopResult
   return { leftover, workDirRemoved };
 }
 
-export type { PatroniClusterState };
+export type { PatroniClusterState, Secrets };

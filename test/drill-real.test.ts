@@ -5,29 +5,46 @@
  */
 import { expect } from "chai";
 import * as fs from "node:fs";
-import { drillLayout, layoutPorts } from "../drill/layout";
+import { DEFAULT_BASE_PORT, drillLayout, layoutPorts, PORT_SPAN } from "../drill/layout";
 import { processesUnder } from "../drill/procs";
 import type { DrillReport } from "../drill/runner";
 import { SCENARIOS } from "../drill/stats";
 import { missingBinaries, takenPorts } from "../drill/system";
 import { runCli } from "./support/project";
 
-const BASE_PORT = 15800;
+/** A 60-port window in 15000-15999 that is free now (not the default 15600, which people use by hand). */
+async function freeBasePort(): Promise<number> {
+  for (let base = 15000; base + PORT_SPAN - 1 <= 15999; base += PORT_SPAN) {
+    if (base <= DEFAULT_BASE_PORT && DEFAULT_BASE_PORT < base + PORT_SPAN) continue;
+    if ((await takenPorts(layoutPorts(drillLayout(base, "/w")))).length === 0) return base;
+  }
+  throw new Error("no free 60-port window in 15000-15999");
+}
 
 describe("drill: a real quick drill, every scenario once", function () {
   let report: DrillReport;
   let code: number;
   let stderr: string;
+  let basePort: number;
 
-  before(function () {
+  before(async function () {
     if (missingBinaries().length > 0 && !process.env.CI) {
       this.skip(); // Outside CI without the packages; CI installs them and must run this.
     }
     // Every scenario (the default), one run each: about two minutes on 2 cores.
-    const r = runCli(["drill", "--runs", "1", "--json", "--base-port", String(BASE_PORT)]);
+    basePort = await freeBasePort();
+    const r = runCli(["drill", "--runs", "1", "--json", "--base-port", String(basePort)]);
     code = r.code;
     stderr = r.stderr;
-    report = JSON.parse(r.stdout) as DrillReport;
+    try {
+      report = JSON.parse(r.stdout) as DrillReport;
+    } catch {
+      throw new Error(`drill printed no report (exit ${code}): ${stderr.slice(-3000)}`);
+    }
+    if (!Array.isArray(report.runs))
+      throw new Error(
+        `drill did not run (exit ${code}): ${r.stdout.slice(0, 2000)} ${stderr.slice(-2000)}`,
+      );
   });
 
   it("runs every scenario without error and meets the objectives (exit 0)", () => {
@@ -63,7 +80,7 @@ describe("drill: a real quick drill, every scenario once", function () {
   it("measures the Redis failover through Sentinel", () => {
     const rf = report.runs.find((r) => r.scenario === "redis-failover")!;
     expect(rf.rtoSeconds).to.be.greaterThan(0);
-    expect(rf.measures.newMasterPort).to.not.equal(BASE_PORT + 40);
+    expect(rf.measures.newMasterPort).to.not.equal(basePort + 40);
     expect(
       rf.checks.every((c) => c.ok),
       JSON.stringify(rf.checks),
@@ -97,6 +114,6 @@ describe("drill: a real quick drill, every scenario once", function () {
     expect(report.workDirRemoved).to.equal(true);
     expect(fs.existsSync(report.workDir)).to.equal(false);
     expect(processesUnder(report.workDir)).to.deep.equal([]);
-    expect(await takenPorts(layoutPorts(drillLayout(BASE_PORT, report.workDir)))).to.deep.equal([]);
+    expect(await takenPorts(layoutPorts(drillLayout(basePort, report.workDir)))).to.deep.equal([]);
   });
 });

@@ -1,14 +1,21 @@
 /**
- * `region-failover`: the primary site dies (every member kill -9'd at once). The drill confirms
- * it is down (the decision), then promotes the DR site's standby cluster the way the stack swap
- * does: remove `standby_cluster` from its dynamic configuration. Clients list both sites' servers
- * and take the read-write one (libpq `target_session_attrs=read-write`), as a DNS switch would.
- * RTO from the decision and from the crash; RPO against acknowledged writes; the standby's
- * replication lag just before the crash. Consumes the environment.
+ * `region-failover`: the primary site dies (every member kill -9'd at once). Once the drill sees
+ * it unreachable (the decision), it runs the stack swap itself, `drstack failover --to <dr>
+ * --force` (components/failover: preflight, fence, promote, flip the topology, verify writes) with
+ * the local site driver over this environment; its promotion removes `standby_cluster` from the
+ * DR cluster's dynamic configuration. Clients list both sites' servers and take the read-write
+ * one (libpq `target_session_attrs=read-write`), as a DNS switch would. RTO from the decision and
+ * from the crash; RPO against acknowledged writes; the standby's replication lag just before the
+ * crash. Consumes the environment.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { localDriver, localSitesFromEndpoints } from "../../components/failover/local";
+import { runFailover, type SwapReport } from "../../components/failover/orchestrate";
 import type { DrillEnvironment } from "../environment";
-import { killMember, pgTarget, restPorts } from "../environment";
-import { clusterState, promoteStandbyCluster, waitForCluster } from "../patroni";
+import { killMember, pgTarget, restPorts, siteEndpoints } from "../environment";
+import { HOST } from "../layout";
+import { clusterState, waitForCluster } from "../patroni";
 import { PgWriter, sql } from "../pg";
 import type { RunResult } from "../stats";
 import { nowMs, sleep, waitFor } from "../system";
@@ -46,6 +53,32 @@ export async function standbyLag(env: DrillEnvironment): Promise<StandbyLag> {
   return { bytes: Math.max(0, bytes), replaySeconds: Math.max(0, secs) };
 }
 
+/**
+ * `drstack failover --to <standby site> --force` over this environment with the stack swap's
+ * local driver; the flipped topology is written into the work directory (never the project's).
+ */
+export function stackSwap(env: DrillEnvironment): Promise<SwapReport> {
+  const primary = env.settings.primarySite.name;
+  const target = env.settings.standbySite.name;
+  const sites = localSitesFromEndpoints([siteEndpoints(env, "primary"), siteEndpoints(env, "dr")], {
+    [primary]: { replication: { host: HOST, port: env.layout.replicationPort } },
+  });
+  const networkPath = path.join(env.layout.workDir, "network.yaml");
+  return runFailover(
+    {
+      driver: localDriver(sites, (s) => (s === primary ? undefined : primary), { pollMs: 100 }),
+      networkText: fs.readFileSync(path.resolve(env.projectDir, env.settings.networkFile), "utf8"),
+      networkFile: env.settings.networkFile,
+      writeNetwork: async (text) => {
+        fs.writeFileSync(networkPath, text);
+        return networkPath;
+      },
+      pollMs: 100,
+    },
+    { target, force: true, reason: "drill: the primary region is lost (every member killed)" },
+  );
+}
+
 export async function regionFailover(env: DrillEnvironment, run: number): Promise<RunResult> {
   await primaryHealthy(env);
   await waitForCluster(
@@ -74,8 +107,16 @@ export async function regionFailover(env: DrillEnvironment, run: number): Promis
       50,
     );
     const decisionAt = nowMs();
-    await promoteStandbyCluster(restPorts(env, "dr"));
+    const swap = await stackSwap(env);
     const promotedAt = nowMs();
+    for (const st of swap.steps)
+      env.progress(
+        `    failover step ${st.step} ${st.site ?? ""}: ${st.status} in ${(st.durationMs / 1000).toFixed(2)}s`,
+      );
+    if (swap.outcome !== "completed")
+      throw new Error(
+        `drstack failover did not complete: ${swap.outcome}: ${swap.stoppedBecause ?? ""}`,
+      );
     const standbyPorts = new Set(env.layout.standby.members.map((m) => m.pgPort));
     const first = await waitFor(
       "a write acknowledged by the promoted DR site",
@@ -109,14 +150,25 @@ export async function regionFailover(env: DrillEnvironment, run: number): Promis
         rtoFromDecisionSeconds: fromDecision,
         rtoFromCrashSeconds: secondsBetween(crashAt, first.ackedAt),
         detectionSeconds: secondsBetween(crashAt, decisionAt),
-        promoteApiSeconds: secondsBetween(decisionAt, promotedAt),
+        failoverSeconds: secondsBetween(decisionAt, promotedAt),
+        ...Object.fromEntries(
+          swap.steps.map((st) => [
+            `step:${st.step}`,
+            `${st.status} ${(st.durationMs / 1000).toFixed(3)}s`,
+          ]),
+        ),
         standbyLagBytesBeforeCrash: lag.bytes,
         standbyReplayDelaySecondsBeforeCrash: lag.replaySeconds,
         newLeader: newLeader?.name ?? "?",
-        promotion: "PATCH /config {standby_cluster: null}",
+        promotion: "drstack failover --force (local driver): PATCH /config {standby_cluster: null}",
         unansweredWrites: writer.unanswered.length,
       },
       checks: [
+        {
+          name: "drstack failover completed (fence recorded, promote, topology flipped, writes verified)",
+          ok: swap.outcome === "completed" && swap.configEdits.length > 0,
+          detail: swap.steps.map((st) => `${st.step}:${st.status}`).join(" "),
+        },
         {
           name: "the DR site's cluster left standby mode (a leader, its replica following)",
           ok: newLeader !== undefined,
