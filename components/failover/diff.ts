@@ -194,7 +194,7 @@ export function swapHazards(diffs: readonly StackResourceDiff[]): string[] {
     const removed = gen(d.removed);
     if (added.length)
       out.push(
-        `stack ${d.stack}: creates ${added.length} generated credential(s) (${added.map((r) => r.name).join(", ")}): the data replicated from the old primary keeps the old passwords; carry them over (import or set them as config secrets) before applying`,
+        `stack ${d.stack}: creates ${added.length} generated credential(s) (${added.map((r) => r.name).join(", ")}), but its data (roles included) was replicated from the old primary and keeps the old passwords: applying it as is leaves Patroni/Redis unable to authenticate. Carry the old primary's credentials over first (known gap, docs/failover.md)`,
       );
     if (removed.length)
       out.push(
