@@ -131,7 +131,7 @@ describe("backup: restore verification against a real PostgreSQL + pgBackRest ba
     fs.writeFileSync(script, renderVerifyScript({ postgres: true, redis: false, rowChecks }));
     const scratch = fs.mkdtempSync(path.join(dir, "scratch-"));
     if (asRoot) spawnSync("chown", ["-R", "postgres:postgres", scratch, metricsDir, script]);
-    return run(
+    const r = run(
       `bash ${script}`,
       {
         ...env,
@@ -143,6 +143,7 @@ describe("backup: restore verification against a real PostgreSQL + pgBackRest ba
       },
       240_000,
     );
+    return { ...r, scratch };
   };
   const metrics = (d: string) =>
     fs.readFileSync(path.join(d, "drstack-backup-verify-verify.prom"), "utf8");
@@ -175,6 +176,8 @@ describe("backup: restore verification against a real PostgreSQL + pgBackRest ba
     expect(r.code).to.not.equal(0);
     expect(r.out).to.contain("returned '500', need at least 501");
     expect(metrics(m)).to.match(/check="postgres-restore"\} 0$/m);
+    // The temporary instance is stopped even though the check failed half-way.
+    expect(run(`pg_ctl -D ${r.scratch}/pgdata status`, env).code).to.equal(3);
   });
 
   it("reports failure when a file in the repository is corrupted (pgbackrest verify)", () => {

@@ -83,6 +83,8 @@ check_postgres_restore() {
   pgbackrest --stanza="$STANZA" --pg1-path="$data" --type=immediate --target-action=promote \\
     --archive-mode=off --log-level-console=info restore
   printf 'local all all trust\\n' > "$scratch/pg_hba.conf"
+  # Runs in its own subshell (run_check): whatever fails after this, the instance is stopped.
+  trap "pg_ctl -D '$data' -m immediate stop >/dev/null 2>&1 || true" EXIT
   pg_ctl -D "$data" -w -t 600 -l "$scratch/postgres.log" start -o \\
     "-c port=5433 -c listen_addresses='' -c unix_socket_directories=$scratch/sock -c hba_file=$scratch/pg_hba.conf -c ssl=off -c archive_mode=off -c hot_standby=on"
   local promoted=""
