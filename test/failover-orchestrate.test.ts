@@ -8,6 +8,7 @@ import {
   type SwapEnvironment,
 } from "../components/failover/orchestrate";
 import { parseNetwork } from "../components/topology/load";
+import { watchReturningSite } from "../components/failover/watch";
 import { shippedNetworkText } from "./support/project";
 
 function env(driver: MemoryDriver, text = shippedNetworkText()) {
@@ -312,5 +313,52 @@ describe("failback orchestration (in-memory driver)", () => {
     }
     expect(err).to.be.instanceOf(ConfigError);
     expect((err as ConfigError).problems[0]).to.include({ path: "--site" });
+  });
+});
+
+describe("watching a returning site", () => {
+  function clocked(d: MemoryDriver, script: (probe: number) => void) {
+    let t = 0;
+    let n = 0;
+    const probe = d.probe.bind(d);
+    d.probe = async (site: string) => {
+      script(n++);
+      return probe(site);
+    };
+    return { clock: () => t, sleep: async (ms: number) => void (t += ms) };
+  }
+
+  it("records a site that comes back writable (not fenced in its DCS)", async () => {
+    const d = MemoryDriver.healthy("dr", ["primary"]);
+    d.sites.primary.reachable = false;
+    const c = clocked(d, (n) => {
+      if (n === 3) Object.assign(d.sites.primary, { reachable: true, role: "primary" });
+      if (n === 6) Object.assign(d.sites.primary, { role: "standby", follows: "dr" });
+    });
+    const w = await watchReturningSite(d, "primary", { ...c, pollMs: 100, settleMs: 500 });
+    expect(w.roles).to.deep.equal(["unreachable", "primary", "standby"]);
+    expect(w.writableAtMs).to.deep.equal([300, 400, 500]);
+    expect(w.settledAsStandby).to.equal(true);
+  });
+
+  it("a fenced site is never writable; a site that never settles times out", async () => {
+    const d = MemoryDriver.healthy("dr", ["primary"]);
+    d.sites.primary.reachable = false;
+    const c = clocked(d, (n) => {
+      if (n === 2) Object.assign(d.sites.primary, { reachable: true, role: "none" });
+      if (n === 4) Object.assign(d.sites.primary, { role: "standby" });
+    });
+    const w = await watchReturningSite(d, "primary", { ...c, pollMs: 100, settleMs: 300 });
+    expect(w).to.include({ settledAsStandby: true, durationMs: 700 });
+    expect(w.writableAtMs).to.deep.equal([]);
+    const d2 = MemoryDriver.healthy("dr", ["primary"]);
+    d2.sites.primary.reachable = false;
+    const w2 = await watchReturningSite(d2, "primary", {
+      ...clocked(d2, () => {}),
+      pollMs: 100,
+      timeoutMs: 1000,
+    });
+    expect(w2).to.include({ settledAsStandby: false, durationMs: 1000 });
+    expect(w2.roles).to.deep.equal(["unreachable"]);
   });
 });
