@@ -11,6 +11,7 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
+  AutomationStacks,
   kubeAccess,
   KubectlProxy,
   type KubeSiteFacts,
@@ -50,6 +51,19 @@ describe("Kubernetes driver", () => {
     expect(onPath("pulumi", dir)).to.equal(path.join(dir, "pulumi"));
     expect(onPath("notexec", dir)).to.equal(undefined);
     expect(onPath("pulumi", "/nonexistent")).to.equal(undefined);
+  });
+
+  it("applies a stack only when it reads the topology file the swap edited", async () => {
+    const stacks = new AutomationStacks(projectRoot(), (s) => s);
+    const other = await stacks.update("dr", "/tmp/elsewhere/network.yaml");
+    expect(other.ok).to.equal(false);
+    expect(other.detail).to.match(
+      /stack dr reads .*stacks\/network\.yaml, but the swap edited \/tmp\/elsewhere\/network\.yaml/,
+    );
+    if (onPath("pulumi")) return; // with the CLI, the same call would really run `pulumi up`
+    const same = await stacks.update("dr", "stacks/network.yaml");
+    expect(same.ok).to.equal(false);
+    expect(same.detail).to.match(/^pulumi up for site dr: /);
   });
 
   describe("through kubectl proxy (fake API server)", function () {

@@ -190,6 +190,21 @@ export class AutomationStacks implements StackUpdater {
   }
 
   async update(site: string, networkFile: string): Promise<ActionResult> {
+    // The stack reads its own drstack:network: it must be the file the swap edited.
+    const stackName = this.stackOf(site);
+    if (stackName) {
+      const project = readProject(this.projectDir);
+      const reads = path.resolve(
+        project.dir,
+        readStackConfig(project, stackName).config[`${project.name}:network`] ??
+          "stacks/network.yaml",
+      );
+      if (reads !== path.resolve(this.projectDir, networkFile))
+        return {
+          ok: false,
+          detail: `stack ${stackName} reads ${reads}, but the swap edited ${networkFile}: apply it yourself after copying the change, or run the swap on the stack's own topology file`,
+        };
+    }
     try {
       const stack = await this.select(site);
       const r = await stack.up({
