@@ -63,7 +63,9 @@ describe("Kubernetes driver", () => {
     if (onPath("pulumi")) return; // with the CLI, the same call would really run `pulumi up`
     const same = await stacks.update("dr", "stacks/network.yaml");
     expect(same.ok).to.equal(false);
-    expect(same.detail).to.match(/^pulumi up for site dr: /);
+    expect(same.detail).to.equal(
+      "pulumi up for site dr: the Pulumi CLI is not on PATH (the Automation API drives it)",
+    );
   });
 
   describe("through kubectl proxy (fake API server)", function () {

@@ -219,7 +219,7 @@ export class AutomationStacks implements StackUpdater {
     } catch (e) {
       return {
         ok: false,
-        detail: `pulumi up for site ${site}: ${(e as Error).message.split("\n")[0]}`,
+        detail: `pulumi up for site ${site}: ${onPath("pulumi") ? (e as Error).message.split("\n")[0] : "the Pulumi CLI is not on PATH (the Automation API drives it)"}`,
       };
     }
   }
