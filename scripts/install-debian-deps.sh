@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages drstack's tests and drill run for real: Patroni, etcd, PostgreSQL 15,
-# Redis + Sentinel, pgBackRest, Prometheus (promtool) and rclone. Idempotent; needs root (or sudo).
+# Redis + Sentinel (+ redis-tools), pgBackRest, Prometheus (promtool), rclone, jq and gnupg. Idempotent; needs root (or sudo).
 set -euo pipefail
-PACKAGES=(patroni etcd-server postgresql-15 redis-server redis-sentinel pgbackrest prometheus rclone)
+PACKAGES=(patroni etcd-server postgresql-15 redis-server redis-sentinel redis-tools pgbackrest prometheus rclone jq gnupg)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
