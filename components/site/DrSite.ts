@@ -8,13 +8,13 @@ import { formatPercent, powerByRegion } from "../topology/voting";
 import { namespaceName, type NamespaceRole, namespaceRoles, siteLabels } from "./labels";
 import { RedisSentinel, type RedisFacts } from "../redis/RedisSentinel";
 import { normalizeRedisSettings } from "../redis/settings";
-import { Problems } from "../topology/errors";
-import { buildSiteProtection, type SiteBackupFacts, siteBackupSettings } from "../backup/site";
 import { PatroniCluster } from "../postgres/PatroniCluster";
 import type { PostgresFacts } from "../postgres/facts";
 import { normalizePostgresSettings } from "../postgres/settings";
+import { Problems } from "../topology/errors";
 import { normalizeValidatorSettings } from "../validators/settings";
 import { type ValidatorFacts, ValidatorSet } from "../validators/ValidatorSet";
+import { buildSiteProtection, type SiteBackupFacts, siteBackupSettings } from "../backup/site";
 
 export interface DrSiteArgs {
   /** The validated network topology (shared by every stack). */
@@ -37,10 +37,10 @@ export interface SiteFacts {
   readonly regionVotingShare: string;
   /** Present when the site runs redis: its endpoints and password (secret). */
   readonly redis?: RedisFacts;
-  /** Present when the site runs postgres: replication endpoint, repository, credentials (secret). */
-  readonly postgres?: PostgresFacts;
   /** Present when the site runs validators: each validator (zone, power, key Secret) and the gateway. */
   readonly validators?: ValidatorFacts;
+  /** Present when the site runs postgres: replication endpoint, repository, credentials (secret). */
+  readonly postgres?: PostgresFacts;
   /** Backup bucket (names, regions), backup job schedules, alert rule. */
   readonly backups: SiteBackupFacts;
 }
@@ -56,8 +56,8 @@ export class DrSite extends pulumi.ComponentResource {
   readonly topology: ConfigMap;
   readonly facts: SiteFacts;
   readonly redis?: RedisSentinel;
-  readonly postgres?: PatroniCluster;
   readonly validators?: ValidatorSet;
+  readonly postgres?: PatroniCluster;
 
   constructor(name: string, args: DrSiteArgs, opts?: pulumi.ComponentResourceOptions) {
     super("drstack:site:DrSite", name, {}, opts);
@@ -68,7 +68,9 @@ export class DrSite extends pulumi.ComponentResource {
       `${name}-k8s`,
       {
         ...(site.kubernetes.context ? { context: site.kubernetes.context } : {}),
-        ...(kubeconfig ? { kubeconfig: looksLikeContents(kubeconfig) ? pulumi.secret(kubeconfig) : kubeconfig } : {}),
+        ...(kubeconfig
+          ? { kubeconfig: looksLikeContents(kubeconfig) ? pulumi.secret(kubeconfig) : kubeconfig }
+          : {}),
         enableServerSideApply: true,
       },
       { parent: this },
@@ -97,7 +99,11 @@ export class DrSite extends pulumi.ComponentResource {
     this.topology = new ConfigMap(
       `${name}-topology`,
       {
-        metadata: { name: topologyName, namespace: system.metadata.name, labels: siteLabels(site, "topology") },
+        metadata: {
+          name: topologyName,
+          namespace: system.metadata.name,
+          labels: siteLabels(site, "topology"),
+        },
         data: {
           "network.json": JSON.stringify(network, null, 2),
           site: site.name,
@@ -126,7 +132,12 @@ export class DrSite extends pulumi.ComponentResource {
       const redisSettings = normalizeRedisSettings(settings.structured.redis, new Problems());
       this.redis = new RedisSentinel(
         `${name}-redis`,
-        { network, site, settings: redisSettings, namespace: namespaceName(settings.namespacePrefix, "data") },
+        {
+          network,
+          site,
+          settings: redisSettings,
+          namespace: namespaceName(settings.namespacePrefix, "data"),
+        },
         { ...child, dependsOn: [this.namespaces.data!] },
       );
     }
@@ -168,12 +179,14 @@ export class DrSite extends pulumi.ComponentResource {
       cloud: site.cloud,
       region: site.region,
       zones: site.zones,
-      namespaces: Object.fromEntries(namespaceRoles(site).map((r) => [r, namespaceName(settings.namespacePrefix, r)])),
+      namespaces: Object.fromEntries(
+        namespaceRoles(site).map((r) => [r, namespaceName(settings.namespacePrefix, r)]),
+      ),
       topologyConfigMap: `${namespaceName(settings.namespacePrefix, "system")}/${topologyName}`,
       regionVotingShare: mine ? formatPercent(mine.share) : "0%",
       ...(this.redis ? { redis: this.redis.facts } : {}),
-      ...(this.postgres ? { postgres: this.postgres.facts } : {}),
       ...(this.validators ? { validators: this.validators.facts } : {}),
+      ...(this.postgres ? { postgres: this.postgres.facts } : {}),
       backups,
     };
     this.registerOutputs({ facts: this.facts });
@@ -181,5 +194,9 @@ export class DrSite extends pulumi.ComponentResource {
 }
 
 function looksLikeContents(kubeconfig: string): boolean {
-  return kubeconfig.includes("\n") || kubeconfig.trimStart().startsWith("{") || kubeconfig.includes("apiVersion");
+  return (
+    kubeconfig.includes("\n") ||
+    kubeconfig.trimStart().startsWith("{") ||
+    kubeconfig.includes("apiVersion")
+  );
 }

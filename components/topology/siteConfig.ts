@@ -5,9 +5,9 @@
 import { Problems } from "./errors";
 import type { Network, Site } from "./model";
 import { checkShape, type Shape, suggest } from "./shape";
-import { checkPostgresValue, POSTGRES_SHAPE } from "../postgres/settings";
 import { checkRedisConfig, REDIS_SHAPE } from "../redis/settings";
 import { checkValidatorsConfig, VALIDATORS_SHAPE } from "../validators/settings";
+import { checkPostgresValue, POSTGRES_SHAPE } from "../postgres/settings";
 import { BACKUP_SHAPE, checkBackupConfig } from "../backup/settings";
 
 export interface SiteSettings {
@@ -59,17 +59,17 @@ export const SITE_CONFIG_KEYS: Record<string, KeySpec> = {
     shape: VALIDATORS_SHAPE,
     check: checkValidatorsConfig,
   },
-  postgres: {
-    description:
-      "Patroni PostgreSQL settings (JSON object; see docs/postgres.md). Default: 3 members in a primary site, 2 in a standby; ttl 10, loopWait 2, retryTimeout 4; synchronous mode in the primary.",
-    shape: POSTGRES_SHAPE,
-    check: checkPostgresValue,
-  },
   backup: {
     description:
       "Backups, bucket replication and retention (JSON object; see docs/backups.md). Default: 35-day retention, replica in the paired region, pgBackRest full weekly / diff daily / incr hourly.",
     shape: BACKUP_SHAPE,
     check: checkBackupConfig,
+  },
+  postgres: {
+    description:
+      "Patroni PostgreSQL settings (JSON object; see docs/postgres.md). Default: 3 members in a primary site, 2 in a standby; ttl 10, loopWait 2, retryTimeout 4; synchronous mode in the primary.",
+    shape: POSTGRES_SHAPE,
+    check: checkPostgresValue,
   },
 };
 
@@ -79,16 +79,27 @@ export const CONFIG_NAMESPACE = "drstack";
  * Reads the `drstack:` keys of a flat Pulumi config map (`{"drstack:site": "primary"}`), adding
  * problems for unknown keys, bad values and a missing site.
  */
-export function readSiteSettings(config: Readonly<Record<string, string>>, problems: Problems): SiteSettings | undefined {
+export function readSiteSettings(
+  config: Readonly<Record<string, string>>,
+  problems: Problems,
+): SiteSettings | undefined {
   const values: Record<string, string> = {};
   const structured: Record<string, unknown> = {};
   for (const [fullKey, value] of Object.entries(config)) {
-    const [ns, key] = fullKey.includes(":") ? fullKey.split(/:(.*)/s, 2) : [CONFIG_NAMESPACE, fullKey];
+    const [ns, key] = fullKey.includes(":")
+      ? fullKey.split(/:(.*)/s, 2)
+      : [CONFIG_NAMESPACE, fullKey];
     if (ns !== CONFIG_NAMESPACE) continue;
     const spec = SITE_CONFIG_KEYS[key];
     if (!spec) {
       const s = suggest(key, Object.keys(SITE_CONFIG_KEYS));
-      problems.add(`config.${CONFIG_NAMESPACE}:${key}`, `unknown config key`, s ? `did you mean ${CONFIG_NAMESPACE}:${s}?` : `known keys: ${Object.keys(SITE_CONFIG_KEYS).join(", ")}`);
+      problems.add(
+        `config.${CONFIG_NAMESPACE}:${key}`,
+        `unknown config key`,
+        s
+          ? `did you mean ${CONFIG_NAMESPACE}:${s}?`
+          : `known keys: ${Object.keys(SITE_CONFIG_KEYS).join(", ")}`,
+      );
       continue;
     }
     if (spec.shape) {
@@ -105,13 +116,21 @@ export function readSiteSettings(config: Readonly<Record<string, string>>, probl
       continue;
     }
     if (spec.pattern && !spec.pattern.test(value)) {
-      problems.add(`config.${CONFIG_NAMESPACE}:${key}`, `${JSON.stringify(value)} is not valid`, spec.hint);
+      problems.add(
+        `config.${CONFIG_NAMESPACE}:${key}`,
+        `${JSON.stringify(value)} is not valid`,
+        spec.hint,
+      );
       continue;
     }
     values[key] = value;
   }
   if (!values.site) {
-    problems.add(`config.${CONFIG_NAMESPACE}:site`, "is required: which site does this stack deploy?", `pulumi config set ${CONFIG_NAMESPACE}:site <site name from network.yaml>`);
+    problems.add(
+      `config.${CONFIG_NAMESPACE}:site`,
+      "is required: which site does this stack deploy?",
+      `pulumi config set ${CONFIG_NAMESPACE}:site <site name from network.yaml>`,
+    );
     return undefined;
   }
   return {
@@ -124,12 +143,20 @@ export function readSiteSettings(config: Readonly<Record<string, string>>, probl
 }
 
 /** The site the settings select, or a problem naming the sites that exist. */
-export function selectSite(network: Network, settings: SiteSettings, problems: Problems): Site | undefined {
+export function selectSite(
+  network: Network,
+  settings: SiteSettings,
+  problems: Problems,
+): Site | undefined {
   const site = network.sites.find((s) => s.name === settings.site);
   if (!site) {
     const names = network.sites.map((s) => s.name);
     const s = suggest(settings.site, names);
-    problems.add(`config.${CONFIG_NAMESPACE}:site`, `site ${JSON.stringify(settings.site)} is not in the network topology`, s ? `did you mean ${s}?` : `use one of: ${names.join(", ")}`);
+    problems.add(
+      `config.${CONFIG_NAMESPACE}:site`,
+      `site ${JSON.stringify(settings.site)} is not in the network topology`,
+      s ? `did you mean ${s}?` : `use one of: ${names.join(", ")}`,
+    );
   }
   return site;
 }
