@@ -85,6 +85,19 @@ export interface SiteEndpoints {
 
 const STEP_TIMEOUT_MS = 180_000;
 
+/** Environments started and not yet stopped (also half-started ones), for signal handlers. */
+const active = new Set<DrillEnvironment>();
+
+/** Stops every environment of this process that is still running (e.g. on SIGINT). */
+export async function stopAllEnvironments(): Promise<void> {
+  await Promise.all([...active].map((e) => stopEnvironment(e).catch(() => undefined)));
+}
+
+/** Synchronous last resort for `process.on("exit")`: SIGKILL everything still running. */
+export function killAllEnvironmentsNow(): void {
+  for (const e of active) e.supervisor.killAllNow();
+}
+
 function secret(): string {
   return randomBytes(18).toString("base64url");
 }
@@ -267,6 +280,7 @@ export async function startEnvironment(o: EnvironmentOptions): Promise<DrillEnvi
     patroniVersion: version,
     startSeconds: 0,
   };
+  active.add(env);
   try {
     writeConfigs(env);
     chownTree(workDir, pgUser);
@@ -297,8 +311,21 @@ export async function startEnvironment(o: EnvironmentOptions): Promise<DrillEnvi
       30_000,
     );
     progress(
-      `environment: etcd up on ${layout.etcd.clientPort}; starting ${layout.primary.members.length} Patroni members (primary site)`,
+      `environment: etcd up on ${layout.etcd.clientPort}; starting ${layout.primary.members.length} Patroni members (primary site), 3 Redis, 3 Sentinels`,
     );
+    // Redis and Sentinel do not depend on PostgreSQL: they come up while Patroni bootstraps.
+    for (const r of layout.redis.servers)
+      supervisor.start(r.name, "redis-server", {
+        args: [r.config],
+        env: cleanEnv([], "/tmp"),
+        cwd: r.dir,
+      });
+    for (const s of layout.redis.sentinels)
+      supervisor.start(s.name, "redis-sentinel", {
+        args: [s.config],
+        env: cleanEnv([], "/tmp"),
+        cwd: s.dir,
+      });
     // The first member bootstraps alone; an immediate CHECKPOINT then leaves pg_basebackup's
     // spread checkpoint nothing to write, so the replicas clone in seconds, not minutes.
     const [first, ...others] = layout.primary.members;
@@ -328,23 +355,14 @@ export async function startEnvironment(o: EnvironmentOptions): Promise<DrillEnvi
       "standby_leader",
     );
     adoptPostmasters(env);
-    progress("environment: standby cluster up; starting 3 Redis + 3 Sentinels");
-    for (const r of layout.redis.servers)
-      supervisor.start(r.name, "redis-server", {
-        args: [r.config],
-        env: cleanEnv([], "/tmp"),
-        cwd: r.dir,
-      });
-    for (const s of layout.redis.sentinels)
-      supervisor.start(s.name, "redis-sentinel", {
-        args: [s.config],
-        env: cleanEnv([], "/tmp"),
-        cwd: s.dir,
-      });
+    progress("environment: standby cluster up; waiting for the sentinels");
     await waitForSentinels(env, layout.redis.servers[0].port, STEP_TIMEOUT_MS);
     const startSeconds = (Date.now() - t0) / 1000;
     progress(`environment: up in ${startSeconds.toFixed(1)}s (Patroni ${env.patroniVersion})`);
-    return { ...env, startSeconds };
+    const up = { ...env, startSeconds };
+    active.delete(env);
+    active.add(up);
+    return up;
   } catch (e) {
     await stopEnvironment(env).catch(() => undefined);
     throw e;
@@ -403,6 +421,7 @@ export interface StopResult {
 
 /** Stops every process the environment started (by PID) and removes the work directory unless kept. */
 export async function stopEnvironment(env: DrillEnvironment): Promise<StopResult> {
+  active.delete(env);
   await env.proxy.stop().catch(() => undefined);
   adoptPostmasters(env);
   const leftover = await env.supervisor.stopAll();

@@ -186,6 +186,7 @@ export class Supervisor {
     if (!s) return;
     killGroup(s.pid, signal);
     await Promise.race([s.exited, sleep(timeoutMs)]);
+    if (!alive(s.pid)) this.groups.delete(s.pid);
   }
 
   /**
@@ -218,20 +219,23 @@ export class Supervisor {
     for (const g of this.groups) killGroup(g, "SIGTERM");
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline && [...this.groups].some(alive)) await sleep(100);
-    for (const g of this.groups) killGroup(g, "SIGKILL");
-    for (let i = 0; i < 3; i++) {
-      for (const pid of processesUnder(this.workDir)) {
+    // SIGKILL what is left, sweeping the work directory until nothing runs from it (bounded).
+    let left: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      for (const g of this.groups) killGroup(g, "SIGKILL");
+      left = [...new Set([...[...this.groups].filter(alive), ...processesUnder(this.workDir)])];
+      for (const pid of left) {
         try {
           process.kill(pid, "SIGKILL");
         } catch {
           /* gone */
         }
       }
+      if (left.length === 0) break;
       await sleep(100);
     }
-    const left = [...this.groups].filter(alive).concat(processesUnder(this.workDir));
     this.procs.clear();
-    return [...new Set(left)];
+    return left;
   }
 
   /** Synchronous last-resort kill (for process exit handlers). */

@@ -7,7 +7,9 @@
 import {
   type DrillEnvironment,
   type EnvironmentOptions,
+  killAllEnvironmentsNow,
   startEnvironment,
+  stopAllEnvironments,
   stopEnvironment,
 } from "./environment";
 import { backupRestore, DEFAULT_SCALE } from "./scenarios/backup";
@@ -105,13 +107,12 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
   };
   const onSignal = (sig: NodeJS.Signals) => {
     progress(`drill: ${sig}: stopping every process of the drill`);
-    const e = env;
     env = undefined;
     const finish = () => process.exit(sig === "SIGINT" ? 130 : 143);
-    if (e) void stopEnvironment(e).then(finish, finish);
-    else finish();
+    // Also an environment still starting up (not yet returned to us).
+    void stopAllEnvironments().then(finish, finish);
   };
-  const onExit = () => env?.supervisor.killAllNow();
+  const onExit = () => killAllEnvironmentsNow();
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   process.on("exit", onExit);

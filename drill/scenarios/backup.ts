@@ -128,6 +128,7 @@ export async function backupRestore(
     ],
     {
       env: pgEnv,
+      cwd: l.scratchDir,
       timeoutMs: 900_000,
     },
   );
@@ -166,6 +167,7 @@ export async function backupRestore(
       ["-h", "127.0.0.1", "-p", String(leader.pgPort), "-U", "postgres", "-f", dumpFile, DB],
       {
         env: pgEnv,
+        cwd: l.scratchDir,
         timeoutMs: 900_000,
       },
     );
@@ -269,6 +271,7 @@ export async function backupRestore(
       ],
       {
         env: pgEnv,
+        cwd: l.scratchDir,
         timeoutMs: 900_000,
       },
     );
