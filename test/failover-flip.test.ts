@@ -60,6 +60,28 @@ describe("config flip (stacks/network.yaml)", () => {
     expect(flipRoles(flip.text, "primary").text).to.equal(text);
   });
 
+  it("keeps a tag, and refuses a block scalar role as bad input naming the field", () => {
+    const tagged = shippedNetworkText().replace(
+      /( {4}role: )standby(\n {4}cloud: gcp\n {4}region: europe-west1)/,
+      "$1!!str standby$2",
+    );
+    const flip = flipRoles(tagged, "dr");
+    expect(flip.text).to.include("    role: !!str primary\n");
+    expect(flipRoles(flip.text, "primary").text).to.equal(tagged);
+    const folded = shippedNetworkText().replace(
+      "    role: primary\n",
+      "    role: >-\n      primary\n",
+    );
+    let err: unknown;
+    try {
+      flipRoles(folded, "dr");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(ConfigError);
+    expect((err as ConfigError).problems[0]).to.include({ path: "sites[0].role" });
+  });
+
   it("rejects the flip when the result breaks a topology rule, naming it", () => {
     // A second standby in dr's region: once dr is primary, that standby shares its region.
     const text = shippedNetworkText()

@@ -123,7 +123,11 @@ export function flipRoles(
     const index = network.sites.indexOf(site);
     const node = roleNode(parsed, index);
     const [start, end] = node.range!;
-    replacements.push({ start, end, text: scalarSource(text.slice(start, end), node, to) });
+    replacements.push({
+      start,
+      end,
+      text: scalarSource(text.slice(start, end), node, to, `sites[${index}].role`),
+    });
     edits.push({
       path: `sites[${index}].role`,
       line: parsed.lines.linePos(start).line,
@@ -160,12 +164,18 @@ function roleNode(parsed: ParsedYaml, index: number): Scalar {
     : undefined;
   const value = pair?.value;
   if (!isScalar(value) || !value.range)
-    throw new Error(`sites[${index}].role is not a scalar with a source range`);
+    throw new ConfigError([
+      {
+        path: `sites[${index}].role`,
+        message: "is not a plain value (an alias or a tag?): the flip edits it in place",
+        fix: "write it as role: primary or role: standby",
+      },
+    ]);
   return value;
 }
 
 /** The source text of `value` written in the same style as `source` (plain, '…' or "…"). */
-function scalarSource(source: string, node: Scalar, value: string): string {
+function scalarSource(source: string, node: Scalar, value: string, path: string): string {
   switch (node.type) {
     case Scalar.QUOTE_DOUBLE:
       return JSON.stringify(value);
@@ -174,6 +184,12 @@ function scalarSource(source: string, node: Scalar, value: string): string {
     case Scalar.PLAIN:
       return value;
     default:
-      throw new Error(`unsupported style of role scalar ${JSON.stringify(source)}: ${node.type}`);
+      throw new ConfigError([
+        {
+          path,
+          message: `role written as a ${String(node.type)} scalar (${JSON.stringify(source)}): the flip edits plain or quoted values only`,
+          fix: "write it as role: primary or role: standby",
+        },
+      ]);
   }
 }
