@@ -23,7 +23,8 @@ function findProject(): string {
 export function generateNetwork(sites: number, validators: number): unknown {
   const siteList = Array.from({ length: sites }, (_, i) => {
     const aws = i % 2 === 0;
-    const region = aws ? `us-east-${i + 1}` : `europe-west${i + 1}`;
+    // Sites 0 and 1 run every service (their backup buckets need a real paired region).
+    const region = i === 1 ? "europe-west1" : aws ? `us-east-${i + 1}` : `europe-west${i + 1}`;
     const zones = aws
       ? ["a", "b", "c"].map((z) => `${region}${z}`)
       : ["b", "c", "d"].map((z) => `${region}-${z}`);

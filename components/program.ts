@@ -4,6 +4,7 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { BACKUP_CONFIG_KEY, backupSettings } from "./backup/settings";
 import { DrSite } from "./site/DrSite";
 import { ConfigError, Problems } from "./topology/errors";
 import { loadNetwork } from "./topology/load";
@@ -36,6 +37,9 @@ export function loadStackConfig(
     throw e;
   }
   const site = selectSite(network, settings, problems);
+  // Settings that depend on the site (e.g. the backup replica region) are checked here too, so
+  // every problem is reported before any resource is registered.
+  if (site) backupSettings(site, settings.structured[BACKUP_CONFIG_KEY], problems);
   problems.throwIfAny(`${stackFile ?? "stack config"} is invalid`);
   return { network, site: site!, settings };
 }

@@ -133,6 +133,24 @@ export function mockState(
       },
     };
   }
+  if (args.type.startsWith("tls:index/")) {
+    // Placeholder PEMs (not keys or certificates): stable per resource, so Secrets have content.
+    const pem = (label: string) =>
+      `-----BEGIN ${label}-----\nmock ${args.name} ${h.slice(0, 16)}\n-----END ${label}-----\n`;
+    const kind = args.type.split(":")[2];
+    const state: Record<string, unknown> =
+      kind === "PrivateKey"
+        ? {
+            privateKeyPem: pem("PRIVATE KEY"),
+            privateKeyPemPkcs8: pem("PRIVATE KEY"),
+            publicKeyPem: pem("PUBLIC KEY"),
+            publicKeyFingerprintSha256: `SHA256:${h.slice(0, 43)}`,
+          }
+        : kind === "CertRequest"
+          ? { certRequestPem: pem("CERTIFICATE REQUEST") }
+          : { certPem: pem("CERTIFICATE"), readyForRenewal: false };
+    return { id: h.slice(0, 16), state: { ...inputs, ...state } };
+  }
   if (
     args.type.startsWith("kubernetes:") &&
     !args.type.startsWith("kubernetes:index:") &&
@@ -149,7 +167,10 @@ export function mockState(
     const service = args.type.slice(4).split("/")[0];
     const id = String(inputs.bucket ?? inputs.name ?? `${args.name}-${h.slice(0, 8)}`);
     const region = service === "iam" ? "" : String(inputs.region ?? "us-east-1");
-    const arn = service === "s3" ? `arn:aws:s3:::${id}` : `arn:aws:${service}:${region}:123456789012:${service === "kms" ? "key/" : ""}${id}`;
+    const arn =
+      service === "s3"
+        ? `arn:aws:s3:::${id}`
+        : `arn:aws:${service}:${region}:123456789012:${service === "kms" ? "key/" : ""}${id}`;
     return { id, state: { arn, ...(service === "iam" ? { name: id } : {}), ...inputs } };
   }
   return { id: args.custom === false ? "" : `${args.name}-${h.slice(0, 8)}`, state: inputs };
@@ -211,6 +232,10 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
   let outputs: Record<string, unknown>;
   // The runtime also rejects internal promises with the program's error; it is reported below.
   swallowRuntimeRejections(+1);
+  // The runtime captures a stack trace for every promise and resource (leak and source-position
+  // diagnostics a plan never shows); short traces make large plans several times faster.
+  const stackTraceLimit = Error.stackTraceLimit;
+  if (!process.env.DRSTACK_DEBUG) Error.stackTraceLimit = 4;
   try {
     outputs =
       (await pulumi.runtime.runInPulumiStack(() => program(project.dir, stackConfig.file))) ?? {};
@@ -223,6 +248,7 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
     if (monitor.failure) throw monitor.failure;
     throw e;
   } finally {
+    Error.stackTraceLimit = stackTraceLimit;
     setImmediate(() => swallowRuntimeRejections(-1));
   }
   if (monitor.failure) throw monitor.failure;

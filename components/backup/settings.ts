@@ -265,13 +265,15 @@ export function backupSettings(site: Site, raw: unknown, problems: Problems): Ba
   const key = `config.drstack:${BACKUP_CONFIG_KEY}`;
   const schedules = { ...DEFAULT_SCHEDULES, ...r.schedules };
   const replicaRegion = r.replicaRegion ?? PAIRED_REGIONS[site.region];
-  if (!replicaRegion) {
+  // Only a site that runs backups has a bucket to replicate.
+  const hasBucket = site.services.includes("backup");
+  if (hasBucket && !replicaRegion) {
     problems.add(
       `${key}.replicaRegion`,
       `no default replica region for ${site.cloud} region ${site.region}`,
       `set replicaRegion to another ${site.cloud} region`,
     );
-  } else if (replicaRegion === site.region) {
+  } else if (hasBucket && replicaRegion === site.region) {
     problems.add(
       `${key}.replicaRegion`,
       `must differ from the site's region ${site.region}: a replica in the same region does not survive its loss`,
@@ -280,6 +282,7 @@ export function backupSettings(site: Site, raw: unknown, problems: Problems): Ba
   }
   const gcpReplication = r.gcpReplication ?? "dual-region";
   if (
+    hasBucket &&
     site.cloud === "gcp" &&
     replicaRegion &&
     gcpReplication === "dual-region" &&
