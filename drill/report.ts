@@ -27,7 +27,9 @@ export function formatReport(r: DrillReport): string {
         s(x.rpo?.max, 3).padStart(8),
         (x.objective
           ? `${x.objective.name} ${x.objective.rto}/${x.objective.rpo}`
-          : "(baseline)"
+          : x.scenario === "node-failover-baseline"
+            ? "(baseline)"
+            : "(checks only)"
         ).padEnd(21),
         x.verdict.toUpperCase(),
       ].join("  "),

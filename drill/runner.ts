@@ -13,6 +13,7 @@ import {
   stopEnvironment,
 } from "./environment";
 import { backupRestore, DEFAULT_SCALE } from "./scenarios/backup";
+import { failback } from "./scenarios/failback";
 import { baselineFailover, nodeFailover, plannedSwitchover } from "./scenarios/failover";
 import { redisFailover } from "./scenarios/redis";
 import { regionFailover } from "./scenarios/region";
@@ -57,7 +58,7 @@ export interface DrillReport {
 
 /** Whether running `s` leaves the environment unusable for further scenarios. */
 function consumes(s: PlannedScenario): boolean {
-  return s === "region-failover";
+  return s === "region-failover" || s === "failback";
 }
 
 async function runOnce(
@@ -79,6 +80,8 @@ async function runOnce(
       return backupRestore(env, run, o.pgbenchScale ?? DEFAULT_SCALE);
     case "region-failover":
       return regionFailover(env, run);
+    case "failback":
+      return failback(env, run);
   }
 }
 

@@ -10,6 +10,7 @@ export const SCENARIOS = [
   "redis-failover",
   "backup-restore",
   "region-failover",
+  "failback",
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 /** `node-failover` with Patroni's default timing (ttl 30, loop_wait 10, retry_timeout 10). */
@@ -26,11 +27,14 @@ export const OBJECTIVE_OF: Readonly<Record<PlannedScenario, Scenario | undefined
   "redis-failover": "node",
   "backup-restore": "corruption",
   "region-failover": "region",
+  /** Failback is not a failure: its checks decide (the old site never writes, nothing lost). */
+  failback: undefined,
   [BASELINE]: undefined,
 };
 
 /**
- * Scenarios to run, in a safe order (region-failover last: it consumes the primary site), from
+ * Scenarios to run, in a safe order (region-failover and failback last: they consume the
+ * primary site), from
  * the requested names (empty: all). Throws with the valid names on an unknown one. Pure.
  */
 export function selectScenarios(

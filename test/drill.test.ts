@@ -118,6 +118,26 @@ describe("drill: verdicts against the network's objectives", () => {
     expect(judge("node-failover", [], objectives).verdict).to.equal("error");
   });
 
+  it("judges failback by its checks alone", () => {
+    const ok = judge(
+      "failback",
+      [run({ scenario: "failback", rtoSeconds: 5, lostWrites: 0 })],
+      objectives,
+    );
+    expect(ok.verdict).to.equal("info");
+    const bad = judge(
+      "failback",
+      [
+        run({
+          scenario: "failback",
+          checks: [{ name: "never took a write after the fence", ok: false }],
+        }),
+      ],
+      objectives,
+    );
+    expect(bad.verdict).to.equal("fail");
+  });
+
   it("reports the baseline without a verdict on the objective", () => {
     const b = judge(BASELINE, [run({ scenario: BASELINE, rtoSeconds: 40 })], objectives);
     expect(b.verdict).to.equal("info");
@@ -126,10 +146,10 @@ describe("drill: verdicts against the network's objectives", () => {
 });
 
 describe("drill: scenario selection", () => {
-  it("runs every scenario by default, region failover last", () => {
+  it("runs every scenario by default, the ones that consume the primary site last", () => {
     const all = selectScenarios([], false);
     expect(all).to.deep.equal([...SCENARIOS]);
-    expect(all[all.length - 1]).to.equal("region-failover");
+    expect(all.slice(-2)).to.deep.equal(["region-failover", "failback"]);
   });
 
   it("keeps the safe order whatever the order asked, and adds the baseline after node-failover", () => {

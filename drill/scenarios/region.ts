@@ -11,7 +11,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { localDriver, localSitesFromEndpoints } from "../../components/failover/local";
-import { runFailover, type SwapReport } from "../../components/failover/orchestrate";
+import {
+  runFailover,
+  type SwapEnvironment,
+  type SwapReport,
+} from "../../components/failover/orchestrate";
 import type { DrillEnvironment } from "../environment";
 import { killMember, pgTarget, restPorts, siteEndpoints } from "../environment";
 import { HOST } from "../layout";
@@ -53,30 +57,45 @@ export async function standbyLag(env: DrillEnvironment): Promise<StandbyLag> {
   return { bytes: Math.max(0, bytes), replaySeconds: Math.max(0, secs) };
 }
 
+/** Where the stack swap writes the flipped topology: the work directory, never the project. */
+export function flippedNetworkPath(env: DrillEnvironment): string {
+  return path.join(env.layout.workDir, "network.yaml");
+}
+
 /**
- * `drstack failover --to <standby site> --force` over this environment with the stack swap's
- * local driver; the flipped topology is written into the work directory (never the project's).
+ * The stack swap's environment over this drill: its local site driver built from
+ * {@link siteEndpoints}, with `upstream` the topology's primary site, and the topology `text`.
  */
-export function stackSwap(env: DrillEnvironment): Promise<SwapReport> {
+export function localSwapEnvironment(
+  env: DrillEnvironment,
+  upstream: string,
+  text: string,
+): SwapEnvironment {
   const primary = env.settings.primarySite.name;
-  const target = env.settings.standbySite.name;
   const sites = localSitesFromEndpoints([siteEndpoints(env, "primary"), siteEndpoints(env, "dr")], {
     [primary]: { replication: { host: HOST, port: env.layout.replicationPort } },
   });
-  const networkPath = path.join(env.layout.workDir, "network.yaml");
-  return runFailover(
-    {
-      driver: localDriver(sites, (s) => (s === primary ? undefined : primary), { pollMs: 100 }),
-      networkText: fs.readFileSync(path.resolve(env.projectDir, env.settings.networkFile), "utf8"),
-      networkFile: env.settings.networkFile,
-      writeNetwork: async (text) => {
-        fs.writeFileSync(networkPath, text);
-        return networkPath;
-      },
-      pollMs: 100,
+  const out = flippedNetworkPath(env);
+  return {
+    driver: localDriver(sites, (s) => (s === upstream ? undefined : upstream), { pollMs: 100 }),
+    networkText: text,
+    networkFile: env.settings.networkFile,
+    writeNetwork: async (t) => {
+      fs.writeFileSync(out, t);
+      return out;
     },
-    { target, force: true, reason: "drill: the primary region is lost (every member killed)" },
-  );
+    pollMs: 100,
+  };
+}
+
+/** `drstack failover --to <standby site> --force` over this environment. */
+export function stackSwap(env: DrillEnvironment): Promise<SwapReport> {
+  const text = fs.readFileSync(path.resolve(env.projectDir, env.settings.networkFile), "utf8");
+  return runFailover(localSwapEnvironment(env, env.settings.primarySite.name, text), {
+    target: env.settings.standbySite.name,
+    force: true,
+    reason: "drill: the primary region is lost (every member killed)",
+  });
 }
 
 export async function regionFailover(env: DrillEnvironment, run: number): Promise<RunResult> {
