@@ -55,6 +55,7 @@ function statefulSetOf(site: Site, raw: unknown = {}): ResourceSpec {
     serviceAccount: "sa",
     configMap: "cm",
     secret: "sec",
+    tlsSecret: "tls",
     headlessService: "hl",
     selector: patroniPodLabels(s.scope),
     podLabels: labels,

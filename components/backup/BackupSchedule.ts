@@ -51,6 +51,16 @@ export interface BackupScheduleArgs {
   readonly credentials?: {
     readonly pgbackrestCipherPass?: pulumi.Input<string>;
     readonly redisPassword?: pulumi.Input<string>;
+    /**
+     * The pgBackRest TLS client files (from the PostgreSQL component), written into the Secret
+     * `postgres.tlsSecret` (keys `ca.crt`, `tls.crt`, `tls.key`). Default: none (that Secret
+     * must exist in the backup namespace).
+     */
+    readonly pgbackrestTls?: pulumi.Input<{
+      readonly ca: string;
+      readonly cert: string;
+      readonly key: string;
+    }>;
   };
   /** Labels every object carries. */
   readonly labels: Readonly<Record<string, string>>;
@@ -119,6 +129,27 @@ export class BackupSchedule extends pulumi.ComponentResource {
         {
           metadata: { name: CREDENTIALS_SECRET, namespace: args.namespace, labels: args.labels },
           stringData: pulumi.secret(stringData),
+        },
+        { ...child, additionalSecretOutputs: ["data", "stringData"] },
+      );
+    }
+    if (args.postgres && creds.pgbackrestTls !== undefined) {
+      new Secret(
+        `${name}-pgbackrest-tls`,
+        {
+          metadata: {
+            name: args.postgres.tlsSecret,
+            namespace: args.namespace,
+            labels: args.labels,
+          },
+          type: "kubernetes.io/tls",
+          stringData: pulumi.secret(
+            pulumi.output(creds.pgbackrestTls).apply((f) => ({
+              "ca.crt": f.ca,
+              "tls.crt": f.cert,
+              "tls.key": f.key,
+            })),
+          ),
         },
         { ...child, additionalSecretOutputs: ["data", "stringData"] },
       );

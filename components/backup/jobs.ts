@@ -31,8 +31,16 @@ export interface PostgresSource {
   readonly cipherSecret: string;
   /** Host of the pgBackRest TLS server on the Patroni primary. Default: the primary Service, `<scope>.<data ns>.svc`. */
   readonly host: Input<string>;
-  /** PGDATA on the database pods. Default `/home/postgres/pgdata/pgroot/data`. */
+  /** PGDATA on the database pods. Default: the Patroni pods' (`/pgdata/pg15`). */
   readonly path: string;
+  /**
+   * PostgreSQL's Unix socket directory on the database pods. pgBackRest hands the client's value
+   * to the TLS server (the server's own config does not apply), so the job must name it.
+   * Default `/tmp` (the Patroni pods' `unix_socket_directories`).
+   */
+  readonly socketPath?: string;
+  /** PostgreSQL's port on the database pods (passed to the TLS server likewise). Default 5432. */
+  readonly port?: number;
   /** Secret (in the backup namespace) with the pgBackRest TLS client files ca.crt, tls.crt, tls.key. Default `drstack-pgbackrest-tls`. */
   readonly tlsSecret: string;
 }
@@ -188,6 +196,8 @@ export function planBackupJobs(input: JobPlanInput): BackupJob[] {
       { name: "PGBACKREST_PG1_HOST", value: pg.host },
       { name: "PGBACKREST_PG1_HOST_TYPE", value: "tls" },
       { name: "PGBACKREST_PG1_PATH", value: pg.path },
+      { name: "PGBACKREST_PG1_SOCKET_PATH", value: pg.socketPath ?? "/tmp" },
+      { name: "PGBACKREST_PG1_PORT", value: String(pg.port ?? 5432) },
       { name: "PGBACKREST_PG1_HOST_CA_FILE", value: "/tls/ca.crt" },
       { name: "PGBACKREST_PG1_HOST_CERT_FILE", value: "/tls/tls.crt" },
       { name: "PGBACKREST_PG1_HOST_KEY_FILE", value: "/tls/tls.key" },

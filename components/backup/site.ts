@@ -7,8 +7,9 @@ import type { Provider } from "@pulumi/kubernetes/provider";
 import type * as pulumi from "@pulumi/pulumi";
 import { SiteAlerts } from "../monitoring/SiteAlerts";
 import { namespaceName, siteLabels } from "../site/labels";
-import { DATA_DIR } from "../postgres/kubernetes";
+import { DATA_DIR, TMP_DIR } from "../postgres/kubernetes";
 import type { PostgresFacts } from "../postgres/facts";
+import { BACKUP_TLS_SECRET } from "../postgres/tls";
 import type { RedisFacts } from "../redis/RedisSentinel";
 import { bucketNames } from "../storage/plan";
 import { ReplicatedBucket } from "../storage/ReplicatedBucket";
@@ -73,9 +74,10 @@ export function defaultSources(
             stanza,
             repoPath: `/pgbackrest/${stanza}`,
             cipherSecret: "drstack-pgbackrest-cipher",
-            host: `${stanza}-primary.${dataNs}.svc`,
-            path: "/home/postgres/pgdata/pgroot/data",
-            tlsSecret: "drstack-pgbackrest-tls",
+            host: `${stanza}.${dataNs}.svc`,
+            path: DATA_DIR,
+            socketPath: TMP_DIR,
+            tlsSecret: BACKUP_TLS_SECRET,
           },
         }
       : {}),
@@ -131,6 +133,8 @@ export function wiredSources(ctx: SiteProtectionContext): ReturnType<typeof defa
             repoPath: pg.repo.path,
             host: pg.primaryService.apply(serviceHost),
             path: DATA_DIR,
+            socketPath: TMP_DIR,
+            port: pg.port,
           },
         }
       : {}),
@@ -187,6 +191,7 @@ export function buildSiteProtection(
           ...(ctx.postgres
             ? { pgbackrestCipherPass: ctx.postgres.secrets.apply((x) => x.cipherPass) }
             : {}),
+          ...(ctx.postgres?.pgbackrestTls ? { pgbackrestTls: ctx.postgres.pgbackrestTls } : {}),
           ...(ctx.redis ? { redisPassword: ctx.redis.password } : {}),
         },
         copies: bucket.copies,

@@ -7,6 +7,7 @@
 import * as crypto from "node:crypto";
 import { StatefulSet } from "@pulumi/kubernetes/apps/v1/statefulSet";
 import { ConfigMap } from "@pulumi/kubernetes/core/v1/configMap";
+import { NetworkPolicy } from "@pulumi/kubernetes/networking/v1/networkPolicy";
 import { Secret } from "@pulumi/kubernetes/core/v1/secret";
 import { Service } from "@pulumi/kubernetes/core/v1/service";
 import { ServiceAccount } from "@pulumi/kubernetes/core/v1/serviceAccount";
@@ -38,6 +39,13 @@ import {
 import { renderPatroniConfig, renderPostInitScript } from "./patroni";
 import { renderPgBackRestConfig } from "./pgbackrest";
 import { primaryFromOutputs, type PostgresFacts, type PostgresSecrets } from "./facts";
+import { PgBackRestTls } from "./PgBackRestTls";
+import {
+  PGBACKREST_TLS_PORT,
+  pgBackRestTlsPlan,
+  podTlsServerSpec,
+  serverTlsSecretName,
+} from "./tls";
 import type { BackupRepoArgs, PostgresSettings } from "./settings";
 import { patroniStatefulSetSpec, SECRET_KEYS } from "./workload";
 
@@ -51,6 +59,16 @@ export interface PatroniClusterArgs {
   readonly backup?: BackupRepoArgs;
   /** Annotations of the ServiceAccount (IRSA role / GKE workload identity for the bucket). Default none. */
   readonly serviceAccountAnnotations?: Readonly<Record<string, string>>;
+}
+
+/** Labels of the site's backup namespace (DrSite's `siteLabels(site, "backup")`), for the NetworkPolicy. */
+export function backupNamespaceLabels(site: Site): Record<string, string> {
+  const l = siteLabels(site, "backup");
+  return {
+    "app.kubernetes.io/part-of": l["app.kubernetes.io/part-of"],
+    "app.kubernetes.io/component": l["app.kubernetes.io/component"],
+    "drstack.io/site": l["drstack.io/site"],
+  };
 }
 
 export class PatroniCluster extends pulumi.ComponentResource {
@@ -168,10 +186,25 @@ export class PatroniCluster extends pulumi.ComponentResource {
       child,
     );
 
+    // The pgBackRest TLS server the backup jobs reach the database through: certificates.
+    const headlessName = `${scope}-members`;
+    const tlsPlan = pulumi
+      .output(args.namespace)
+      .apply((ns) =>
+        pgBackRestTlsPlan({ scope, namespace: ns, headlessService: headlessName, site: site.name }),
+      );
+    const tls = new PgBackRestTls(
+      `${name}-pgbackrest-tls`,
+      { plan: tlsPlan, namespace: args.namespace, labels },
+      child,
+    );
+
     // Configuration: one ConfigMap for every pod (per-pod values come from the environment).
-    const files = pulumi.all([args.namespace, primary]).apply(([ns, p]) => ({
+    const files = pulumi.all([args.namespace, primary, tlsPlan]).apply(([ns, p, plan]) => ({
       [PATRONI_FILE]: renderPatroniConfig(settings, kubernetesPatroniEnvironment(settings, ns, p)),
-      [PGBACKREST_FILE]: renderPgBackRestConfig(sitePgBackRestSpec(settings)),
+      [PGBACKREST_FILE]: renderPgBackRestConfig(
+        sitePgBackRestSpec(settings, podTlsServerSpec(plan)),
+      ),
       ...(p
         ? { [PGBACKREST_PRIMARY_FILE]: renderPgBackRestConfig(primaryRepoPgBackRestSpec(p)) }
         : {}),
@@ -189,7 +222,10 @@ export class PatroniCluster extends pulumi.ComponentResource {
       `${name}-primary`,
       {
         metadata: meta(scope, { "drstack.io/endpoint": "primary" }),
-        spec: { type: "ClusterIP", ports: [port("postgresql", POSTGRES_PORT)] },
+        spec: {
+          type: "ClusterIP",
+          ports: [port("postgresql", POSTGRES_PORT), port("pgbackrest", PGBACKREST_TLS_PORT)],
+        },
       },
       child,
     );
@@ -213,12 +249,16 @@ export class PatroniCluster extends pulumi.ComponentResource {
     const headless = new Service(
       `${name}-members`,
       {
-        metadata: meta(`${scope}-members`),
+        metadata: meta(headlessName),
         spec: {
           clusterIP: "None",
           publishNotReadyAddresses: true,
           selector: patroniPodLabels(scope),
-          ports: [port("postgresql", POSTGRES_PORT), port("patroni", PATRONI_PORT)],
+          ports: [
+            port("postgresql", POSTGRES_PORT),
+            port("patroni", PATRONI_PORT),
+            port("pgbackrest", PGBACKREST_TLS_PORT),
+          ],
         },
       },
       child,
@@ -241,6 +281,32 @@ export class PatroniCluster extends pulumi.ComponentResource {
       child,
     );
 
+    // Port 8432 (pgBackRest) only from the site's backup namespace; PostgreSQL and Patroni's
+    // REST API stay open as before (this policy must not cut replication or scraping).
+    new NetworkPolicy(
+      `${name}-netpol`,
+      {
+        metadata: meta(`${scope}-pgbackrest`),
+        spec: {
+          podSelector: { matchLabels: patroniPodLabels(scope) },
+          policyTypes: ["Ingress"],
+          ingress: [
+            {
+              ports: [
+                { protocol: "TCP", port: POSTGRES_PORT },
+                { protocol: "TCP", port: PATRONI_PORT },
+              ],
+            },
+            {
+              from: [{ namespaceSelector: { matchLabels: backupNamespaceLabels(site) } }],
+              ports: [{ protocol: "TCP", port: PGBACKREST_TLS_PORT }],
+            },
+          ],
+        },
+      },
+      child,
+    );
+
     const configHash = files.apply((f) =>
       crypto.createHash("sha256").update(JSON.stringify(f)).digest("hex").slice(0, 16),
     );
@@ -250,7 +316,8 @@ export class PatroniCluster extends pulumi.ComponentResource {
       serviceAccount: `${scope}-patroni`,
       configMap: `${scope}-config-files`,
       secret: `${scope}-credentials`,
-      headlessService: `${scope}-members`,
+      tlsSecret: serverTlsSecretName(scope),
+      headlessService: headlessName,
       selector,
       podLabels: labels,
       zones: site.zones,
@@ -269,7 +336,7 @@ export class PatroniCluster extends pulumi.ComponentResource {
             }) as unknown as k8s.apps.v1.StatefulSetSpec,
         ),
       },
-      { ...child, dependsOn: [role, sa, secret, this.configMap, headless] },
+      { ...child, dependsOn: [role, sa, secret, this.configMap, headless, tls] },
     );
     new PodDisruptionBudget(
       `${name}-pdb`,
@@ -297,6 +364,7 @@ export class PatroniCluster extends pulumi.ComponentResource {
         ? { follows: settings.primaryStack, standbyHost: primary!.apply((p) => p.host) }
         : {}),
       secrets,
+      pgbackrestTls: tls.client,
     };
     this.registerOutputs({ facts: this.facts });
   }

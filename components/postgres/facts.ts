@@ -5,6 +5,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { PrimaryEndpoint } from "./kubernetes";
 import type { BackupRepoArgs } from "./settings";
+import type { TlsFiles } from "./tls";
 
 /** Cluster-wide credentials; exported as a secret (a standby site uses the primary's). */
 export interface PostgresSecrets {
@@ -36,6 +37,11 @@ export interface PostgresFacts {
   readonly follows?: string;
   readonly standbyHost?: pulumi.Output<string>;
   readonly secrets: pulumi.Output<PostgresSecrets>;
+  /**
+   * The backup jobs' pgBackRest TLS client files (CA, certificate, key), a secret: the backup
+   * wiring writes them into Secret `drstack-pgbackrest-tls` of the backup namespace.
+   */
+  readonly pgbackrestTls?: pulumi.Output<TlsFiles>;
 }
 
 /** The primary's endpoint and secrets from its `postgres` stack output; throws when absent. */

@@ -5,4 +5,6 @@ export * from "./pgbackrest";
 export * from "./kubernetes";
 export * from "./workload";
 export * from "./facts";
+export * from "./tls";
 export * from "./PatroniCluster";
+export * from "./PgBackRestTls";

@@ -10,8 +10,10 @@ import {
   type PgBackRestSpec,
   pgBackRestArchiveCommand,
   pgBackRestRestoreCommand,
+  type TlsServerSpec,
 } from "./pgbackrest";
 import type { BackupRepoArgs, PostgresSettings } from "./settings";
+import { PGBACKREST_TLS_PORT } from "./tls";
 
 export const POSTGRES_PORT = 5432;
 export const PATRONI_PORT = 8008;
@@ -65,8 +67,14 @@ export function bucketRepo(
     : { type: "gcs", bucket: b.bucket, path: b.path, ...common };
 }
 
-/** The site's own pgBackRest config (repo1: the site's bucket, encrypted, async archiving). */
-export function sitePgBackRestSpec(settings: PostgresSettings): PgBackRestSpec {
+/**
+ * The site's own pgBackRest config (repo1: the site's bucket, encrypted, async archiving), with
+ * the `pgbackrest server` options the pods' TLS sidecar reads (`tlsServer`, default none).
+ */
+export function sitePgBackRestSpec(
+  settings: PostgresSettings,
+  tlsServer?: TlsServerSpec,
+): PgBackRestSpec {
   return {
     stanza: settings.scope,
     pgDataDir: DATA_DIR,
@@ -75,6 +83,7 @@ export function sitePgBackRestSpec(settings: PostgresSettings): PgBackRestSpec {
     repos: [bucketRepo(settings.backup, settings.retentionFull)],
     lockPath: `${TMP_DIR}/pgbackrest`,
     spoolPath: SPOOL_DIR,
+    ...(tlsServer ? { tlsServer } : {}),
   };
 }
 
@@ -107,7 +116,11 @@ export function kubernetesPatroniEnvironment(
       scopeLabel: "cluster-name",
       roleLabel: "role",
       useEndpoints: true,
-      ports: [{ name: "postgresql", port: POSTGRES_PORT }],
+      // Patroni writes the primary Service's Endpoints: both of its ports, by name.
+      ports: [
+        { name: "postgresql", port: POSTGRES_PORT },
+        { name: "pgbackrest", port: PGBACKREST_TLS_PORT },
+      ],
     },
     postgres: {
       listen: `0.0.0.0:${POSTGRES_PORT}`,

@@ -7,6 +7,8 @@
 /** Client-side encryption pgBackRest applies to a repository. */
 export const CIPHER_TYPE = "aes-256-cbc";
 
+const STANZA_NAME = /^[A-Za-z0-9][\w.-]*$/;
+
 interface RepoCommon {
   /**
    * Repository index (`repo<index>-*`), 1..256. Default: the position in `repos`, from 1. A
@@ -57,6 +59,28 @@ export interface GcsRepo extends RepoCommon {
 
 export type PgBackRestRepo = PosixRepo | S3Repo | GcsRepo;
 
+/**
+ * `pgbackrest server`: the TLS server a repository host (the backup jobs) reaches the database
+ * host through (`pg1-host-type=tls`). Rendered into `[global]`; only the `server` command reads it.
+ */
+export interface TlsServerSpec {
+  /** Address to listen on (`tls-server-address`): `*` for every interface, or one address. */
+  readonly address: string;
+  /** Port (`tls-server-port`). Default 8432 (pgBackRest's default). */
+  readonly port?: number;
+  /** CA that signs the clients' certificates (`tls-server-ca-file`), absolute. */
+  readonly caFile: string;
+  /** The server's certificate (`tls-server-cert-file`), absolute. */
+  readonly certFile: string;
+  /** The server's private key (`tls-server-key-file`), absolute; 0600, or 0640 owned by root. */
+  readonly keyFile: string;
+  /**
+   * Client certificate common names and the stanzas each may use (`tls-server-auth`), e.g.
+   * `{ "pgbackrest-client": ["pg-x"] }`. At least one.
+   */
+  readonly auth: Readonly<Record<string, readonly string[]>>;
+}
+
 export interface PgBackRestSpec {
   /** Stanza name (one per PostgreSQL cluster). */
   readonly stanza: string;
@@ -78,6 +102,8 @@ export interface PgBackRestSpec {
   readonly processMax?: number;
   /** Compression. Default `zst`. */
   readonly compressType?: "zst" | "lz4" | "gz" | "none";
+  /** Serve this database host to repository hosts over TLS. Default: no TLS server options. */
+  readonly tlsServer?: TlsServerSpec;
 }
 
 /** The `repo<n>` index of `repos[i]`. */
@@ -122,7 +148,7 @@ function repoLines(repo: PgBackRestRepo, n: number): [string, string | number][]
 /** Problems with a spec (empty when it renders), as `field: message`. */
 export function pgBackRestSpecProblems(spec: PgBackRestSpec): string[] {
   const out: string[] = [];
-  if (!/^[A-Za-z0-9][\w.-]*$/.test(spec.stanza))
+  if (!STANZA_NAME.test(spec.stanza))
     out.push(`stanza: ${JSON.stringify(spec.stanza)} is not a valid stanza name`);
   if (!spec.pgDataDir.startsWith("/"))
     out.push(`pgDataDir: must be an absolute path, got ${JSON.stringify(spec.pgDataDir)}`);
@@ -139,7 +165,47 @@ export function pgBackRestSpecProblems(spec: PgBackRestSpec): string[] {
     if (r.cipherPass !== undefined && /[\r\n]/.test(r.cipherPass))
       out.push(`repos[${i}].cipherPass: must be one line`);
   });
+  if (spec.tlsServer) out.push(...tlsServerProblems(spec.tlsServer));
   return out;
+}
+
+function tlsServerProblems(t: TlsServerSpec): string[] {
+  const out: string[] = [];
+  if (!/^(\*|[\w.:-]+)$/.test(t.address))
+    out.push(`tlsServer.address: must be * or one host address, got ${JSON.stringify(t.address)}`);
+  if (t.port !== undefined && (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535))
+    out.push(`tlsServer.port: must be an integer from 1 to 65535, got ${t.port}`);
+  for (const f of ["caFile", "certFile", "keyFile"] as const)
+    if (!t[f].startsWith("/") || /[\r\n]/.test(t[f]))
+      out.push(`tlsServer.${f}: must be an absolute path, got ${JSON.stringify(t[f])}`);
+  const clients = Object.entries(t.auth);
+  if (clients.length === 0)
+    out.push("tlsServer.auth: needs at least one client common name and its stanzas");
+  for (const [cn, stanzas] of clients) {
+    if (!/^[^\s=,]+$/.test(cn))
+      out.push(
+        `tlsServer.auth: client common name ${JSON.stringify(cn)} must be one word without = or ,`,
+      );
+    if (stanzas.length === 0) out.push(`tlsServer.auth.${cn}: needs at least one stanza (or *)`);
+    for (const st of stanzas)
+      if (st !== "*" && !STANZA_NAME.test(st))
+        out.push(`tlsServer.auth.${cn}: ${JSON.stringify(st)} is not a valid stanza name`);
+  }
+  return out;
+}
+
+/** `tls-server-*` lines of `[global]`. */
+function tlsServerLines(t: TlsServerSpec): [string, string | number][] {
+  return [
+    ["tls-server-address", t.address],
+    ["tls-server-port", t.port ?? 8432],
+    ["tls-server-ca-file", t.caFile],
+    ["tls-server-cert-file", t.certFile],
+    ["tls-server-key-file", t.keyFile],
+    ...Object.keys(t.auth)
+      .sort()
+      .map((cn): [string, string] => ["tls-server-auth", `${cn}=${t.auth[cn].join(",")}`]),
+  ];
 }
 
 /** Renders `pgbackrest.conf` (INI). Throws on a spec with problems. */
@@ -153,6 +219,7 @@ export function renderPgBackRestConfig(spec: PgBackRestSpec): string {
   global.push(["log-level-file", spec.logPath ? "info" : "off"], ["log-level-console", "warn"]);
   if (spec.lockPath) global.push(["lock-path", spec.lockPath]);
   if (spec.spoolPath) global.push(["archive-async", "y"], ["spool-path", spec.spoolPath]);
+  if (spec.tlsServer) global.push(...tlsServerLines(spec.tlsServer));
   const stanza: [string, string | number][] = [
     ["pg1-path", spec.pgDataDir],
     ["pg1-port", spec.pgPort ?? 5432],

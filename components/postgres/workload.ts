@@ -16,6 +16,7 @@ import {
   TMP_DIR,
 } from "./kubernetes";
 import type { PostgresSettings } from "./settings";
+import { PGBACKREST_TLS_DIR, PGBACKREST_TLS_PORT } from "./tls";
 
 type Obj = Record<string, unknown>;
 
@@ -43,6 +44,8 @@ export interface WorkloadNames {
   /** Extra labels on the pods (site, region, role...). */
   readonly podLabels: Readonly<Record<string, string>>;
   readonly zones: readonly string[];
+  /** Secret with the pgBackRest TLS server's `ca.crt`, `tls.crt`, `tls.key` (mounted 0600). */
+  readonly tlsSecret: string;
   /** Standby sites read the primary's repository and need its passphrase. */
   readonly standby: boolean;
   /** Hash of the rendered configuration; a change rolls the pods. */
@@ -81,6 +84,50 @@ export function patroniEnv(n: WorkloadNames): Obj[] {
         ]
       : []),
   ];
+}
+
+/** Container security context of the restricted Pod Security Standard (and a read-only root). */
+const restricted = (): Obj => ({
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+});
+
+/**
+ * The `pgbackrest server` sidecar: the TLS endpoint the backup jobs (`pg1-host-type=tls`) reach
+ * the database host through. Same image and pgbackrest.conf as Patroni (its `tls-server-*`
+ * options), PGDATA read-only, the PostgreSQL socket and lock directory through the shared /tmp.
+ */
+export function pgBackRestServerContainer(settings: PostgresSettings, n: WorkloadNames): Obj {
+  return {
+    name: "pgbackrest",
+    image: settings.image,
+    command: ["pgbackrest", `--config=${CONFIG_DIR}/${PGBACKREST_FILE}`, "server"],
+    ports: [{ name: "pgbackrest", containerPort: PGBACKREST_TLS_PORT, protocol: "TCP" }],
+    env: [secretEnv("PGBACKREST_REPO1_CIPHER_PASS", n.secret, SECRET_KEYS.cipherPass)],
+    readinessProbe: {
+      tcpSocket: { port: "pgbackrest" },
+      periodSeconds: 10,
+      timeoutSeconds: 3,
+      failureThreshold: 3,
+    },
+    livenessProbe: {
+      tcpSocket: { port: "pgbackrest" },
+      initialDelaySeconds: 10,
+      periodSeconds: 20,
+      timeoutSeconds: 3,
+      failureThreshold: 6,
+    },
+    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } },
+    securityContext: restricted(),
+    volumeMounts: [
+      { name: "pgdata", mountPath: DATA_MOUNT, readOnly: true },
+      { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+      { name: "tmp", mountPath: TMP_DIR },
+      { name: "pgbackrest-tls", mountPath: PGBACKREST_TLS_DIR, readOnly: true },
+    ],
+  };
 }
 
 /** The StatefulSet `spec` of the cluster. */
@@ -173,12 +220,7 @@ export function patroniStatefulSetSpec(settings: PostgresSettings, n: WorkloadNa
               requests: { ...settings.resources.requests },
               limits: { ...settings.resources.limits },
             },
-            securityContext: {
-              allowPrivilegeEscalation: false,
-              readOnlyRootFilesystem: true,
-              runAsNonRoot: true,
-              capabilities: { drop: ["ALL"] },
-            },
+            securityContext: restricted(),
             volumeMounts: [
               { name: "pgdata", mountPath: DATA_MOUNT },
               { name: "config", mountPath: CONFIG_DIR, readOnly: true },
@@ -186,9 +228,13 @@ export function patroniStatefulSetSpec(settings: PostgresSettings, n: WorkloadNa
               { name: "dshm", mountPath: "/dev/shm" },
             ],
           },
+          pgBackRestServerContainer(settings, n),
         ],
         volumes: [
           { name: "config", configMap: { name: n.configMap, items: configItems } },
+          // 0600: pgBackRest refuses a key others can read. With fsGroup the kubelet makes the
+          // files root:<fsGroup> 0640, which pgBackRest (like PostgreSQL) accepts from root.
+          { name: "pgbackrest-tls", secret: { secretName: n.tlsSecret, defaultMode: 0o600 } },
           { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
           { name: "dshm", emptyDir: { medium: "Memory", sizeLimit: "256Mi" } },
         ],
