@@ -2,7 +2,7 @@ import { DEFAULT_BASE_PORT, PORT_SPAN, validBasePort } from "../../drill/layout"
 import { formatReport } from "../../drill/report";
 import { runDrill } from "../../drill/runner";
 import { DEFAULT_SCALE } from "../../drill/scenarios/backup";
-import { SCENARIOS, selectScenarios } from "../../drill/stats";
+import { selectScenarios } from "../../drill/stats";
 import { type Command, EXIT, many, positiveInt, toJson, UsageError } from "../command";
 
 export const drillCommand: Command = {
@@ -33,12 +33,13 @@ Scenarios (default: all, in this order):
   switchover       planned switchover; RTO = the write pause
   redis-failover   kill -9 the Redis master; RTO to the first write on the master Sentinel reports
   backup-restore   full + incremental backup under load, verify, restore vs pg_dump/psql, PITR
-  region-failover  kill the primary site, promote the DR standby cluster (remove standby_cluster)
+  region-failover  kill the primary site, drstack failover --force to the DR standby cluster
+  failback         (after a region failover) drstack failback: the old site rejoins as a standby
 
 Options:
       --scenario NAME   run this scenario (repeatable)
       --runs N          runs of each scenario (default 1)
-      --scale N         pgbench scale of the backup-restore data (default ${DEFAULT_SCALE}: ${DEFAULT_SCALE}00,000 rows)
+      --scale N         pgbench scale of the backup-restore data (default ${DEFAULT_SCALE}: ${(DEFAULT_SCALE * 100_000).toLocaleString("en")} rows)
       --baseline        also run node-failover with Patroni's default ttl/loop_wait (ratio)
       --json            print the report with every run as JSON
       --keep            keep the work directory (logs, data) after stopping
@@ -80,5 +81,3 @@ Exit codes: 0 every objective met, 1 an objective missed or a scenario failed, 2
     return report.passed ? EXIT.ok : EXIT.checkFailed;
   },
 };
-
-export const DRILL_SCENARIOS = SCENARIOS;
