@@ -34,6 +34,7 @@ import {
   type OsUser,
   PG_BIN_DIR,
   postgresUser,
+  sleep,
   takenPorts,
   waitFor,
 } from "./system";
@@ -341,7 +342,17 @@ export async function startEnvironment(o: EnvironmentOptions): Promise<DrillEnvi
     );
     adoptPostmasters(env);
     const leader = await primaryLeader(env);
-    await pgbackrest(env, leader.pgBackRestConfig, ["stanza-create"], 120_000);
+    // archive_command is live from bootstrap: a failing (asynchronous) archive-push may hold the
+    // stanza's archive lock for a moment, so stanza-create is retried on a lock error (bounded).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await pgbackrest(env, leader.pgBackRestConfig, ["stanza-create"], 120_000);
+        break;
+      } catch (e) {
+        if (attempt >= 40 || !/unable to acquire lock/.test((e as Error).message)) throw e;
+        await sleep(250);
+      }
+    }
     progress(
       "environment: primary cluster up, pgBackRest stanza created (repo1 + encrypted repo2); starting the DR standby cluster",
     );
