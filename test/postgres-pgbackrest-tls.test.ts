@@ -1,13 +1,14 @@
 /**
  * The pgBackRest TLS server, run for real (Debian's pgBackRest 2.45, OpenSSL, PostgreSQL 15): the
  * server's pgbackrest.conf is rendered by `renderPgBackRestConfig` with the pods' `tlsServer`
- * section, its certificates are throwaway ones made by `openssl` from `pgBackRestTlsPlan`'s
- * subjects and DNS names (key files owned and moded as the kubelet leaves a 0600/0400 Secret
- * with fsGroup: root:<group> 0640/0440), and the client is given the shipped primary stack's
- * `pg-full` CronJob environment (its `PGBACKREST_PG1_*`, with /tls pointing at the client files).
- * The rendered full-backup job script then backs the database up through the TLS server. Clients
- * with a wrong common name or another CA, or connecting to a name not in the certificate, are
- * refused. (As root, PostgreSQL and both pgBackRest sides run as the `postgres` user.)
+ * section and started with the sidecar's command; its certificates are throwaway ones made by
+ * `openssl` from `pgBackRestTlsPlan`'s subjects and DNS names, laid out as the kubelet lays out a
+ * 0600/0400 Secret with fsGroup (`..data` links, root:<group> 0640/0440). The client is given the
+ * shipped primary stack's `pg-full` CronJob environment (its `PGBACKREST_PG1_*`, /tls pointing
+ * at the client files) and the rendered full-backup job script backs the database up through the
+ * server. Clients with a wrong common name or another CA, a host name not in the certificate and a
+ * world-readable key are refused; the sidecar's liveness check notices a renewed Secret.
+ * (As root, PostgreSQL and both pgBackRest sides run as the `postgres` user.)
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -25,7 +26,9 @@ import {
   PGBACKREST_CLIENT_CN,
   PGBACKREST_TLS_PORT,
   pgBackRestTlsPlan,
+  pgBackRestServerCommand,
   podTlsServerSpec,
+  tlsRenewedCheck,
   type CertSubject,
 } from "../components/postgres/tls";
 import { byType, planShipped } from "./support/project";
@@ -138,17 +141,28 @@ async function freePorts(): Promise<[number, number]> {
   throw new Error("no two free ports in 18000-18099");
 }
 
-/** Places `files` (name to source) in `dir`, owned and moded as a Secret volume with fsGroup. */
+/**
+ * Writes `files` (name to source) into `dir` laid out as the kubelet lays out a Secret volume:
+ * the files in a timestamped directory, `..data` linking to it, each name linking to
+ * `..data/<name>`; owned root:<fsGroup> and moded as a Secret with fsGroup leaves them. Called
+ * again, it publishes a new version by swapping `..data` (as an update of the Secret does).
+ */
 function secretVolume(dir: string, files: Record<string, string>, keyMode: number): void {
-  fs.mkdirSync(dir);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.chmodSync(dir, 0o755);
+  const version = `..${new Date().toISOString().replace(/\D/g, "_")}${Math.random().toString(36).slice(2, 6)}`;
+  fs.mkdirSync(path.join(dir, version), { mode: 0o755 });
+  const ids = postgresIds();
   for (const [name, src] of Object.entries(files)) {
-    const dst = path.join(dir, name);
+    const dst = path.join(dir, version, name);
     fs.copyFileSync(src, dst);
-    const ids = postgresIds();
     if (ids) fs.chownSync(dst, 0, ids.gid);
     fs.chmodSync(dst, name.endsWith(".key") ? keyMode : 0o644);
+    if (!fs.existsSync(path.join(dir, name)))
+      fs.symlinkSync(`..data/${name}`, path.join(dir, name));
   }
-  fs.chmodSync(dir, 0o755);
+  fs.symlinkSync(version, path.join(dir, "..data_tmp"));
+  fs.renameSync(path.join(dir, "..data_tmp"), path.join(dir, "..data"));
 }
 
 describe("pgBackRest TLS server: real pgbackrest server, client over TLS, PostgreSQL 15", function () {
@@ -173,6 +187,9 @@ describe("pgBackRest TLS server: real pgbackrest server, client over TLS, Postgr
   let serverLog = "";
   let pgStarted = false;
   let jobTlsEnv: Record<string, string> = {};
+  let serverFiles: Record<string, string> = {};
+  const serverTls = path.join(dir, "server-tls");
+  const marker = path.join(dir, "sock", "pgbackrest-tls-loaded");
   const clientDir = (name: string) => path.join(dir, "clients", name);
 
   /** The backup job's environment for the client files in `clients/<name>`, on `host`. */
@@ -260,11 +277,8 @@ describe("pgBackRest TLS server: real pgbackrest server, client over TLS, Postgr
     const stranger = issue(certs, "stranger", plan.client.subject, leafExt("clientAuth"), otherCa);
 
     // The server's Secret volume: 0600 + fsGroup gives root:postgres 0640; the jobs' 0400 gives 0440.
-    secretVolume(
-      path.join(dir, "server-tls"),
-      { "ca.crt": ca.cert, "tls.crt": srv.cert, "tls.key": srv.key },
-      0o640,
-    );
+    serverFiles = { "ca.crt": ca.cert, "tls.crt": srv.cert, "tls.key": srv.key };
+    secretVolume(serverTls, serverFiles, 0o640);
     const client = (name: string, c: { cert: string; key: string }, caCert = ca.cert) =>
       secretVolume(
         clientDir(name),
@@ -321,7 +335,9 @@ describe("pgBackRest TLS server: real pgbackrest server, client over TLS, Postgr
     pgStarted = true;
     expect(r.code, r.out).to.equal(0);
 
-    server = spawn("pgbackrest", [`--config=${serverConf}`, "server"], {
+    // The sidecar's own command (touches the marker, then execs the server: same PID).
+    const [sh, ...shArgs] = pgBackRestServerCommand(serverConf, marker);
+    server = spawn(sh, shArgs, {
       env: { PATH, HOME: dir, ...cipher },
       stdio: ["ignore", "pipe", "pipe"],
       ...(postgresIds() ?? {}),
@@ -397,8 +413,7 @@ describe("pgBackRest TLS server: real pgbackrest server, client over TLS, Postgr
 
   it("will not start with a key file others can read (why the pods mount the Secret 0600)", () => {
     const loose = path.join(dir, "loose-tls");
-    fs.cpSync(path.join(dir, "server-tls"), loose, { recursive: true });
-    fs.chmodSync(path.join(loose, "tls.key"), 0o644);
+    secretVolume(loose, serverFiles, 0o644);
     const conf = path.join(dir, "loose.conf");
     fs.writeFileSync(
       conf,
@@ -412,6 +427,19 @@ describe("pgBackRest TLS server: real pgbackrest server, client over TLS, Postgr
     const r = run(`exec pgbackrest --config=${conf} server`, { HOME: dir }, 20_000);
     expect(r.code).to.equal(42);
     expect(r.out).to.match(/key file '.*tls\.key' has group or other permissions/);
+  });
+
+  it("its liveness check passes while the Secret is unchanged and fails once the Secret is renewed", () => {
+    const [sh, ...args] = tlsRenewedCheck(serverTls, marker);
+    const check = () => spawnSync(sh, args, { encoding: "utf8", env: { PATH } }).status;
+    expect(fs.existsSync(marker)).to.equal(true);
+    expect(check()).to.equal(0);
+    spawnSync("sleep", ["0.05"]);
+    secretVolume(serverTls, serverFiles, 0o640);
+    expect(check()).to.equal(1);
+    // Restarted (the marker touched again), the sidecar is alive, and serves the new files.
+    fs.utimesSync(marker, new Date(), new Date());
+    expect(check()).to.equal(0);
   });
 
   it("refuses a client whose certificate names another common name", () => {

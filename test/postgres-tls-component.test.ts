@@ -16,6 +16,7 @@ import {
   PGBACKREST_TLS_PORT,
   pgBackRestTlsPlan,
   podTlsServerSpec,
+  tlsRenewedCheck,
 } from "../components/postgres/tls";
 import { byType, one, planShipped } from "./support/project";
 
@@ -141,10 +142,11 @@ describe("pgBackRest TLS: what the stacks declare (planner records)", () => {
       expect(side, plan.stack).to.not.equal(undefined);
       expect(side.image).to.equal(main.image);
       expect(side.command).to.deep.equal([
-        "pgbackrest",
-        "--config=/etc/patroni/pgbackrest.conf",
-        "server",
+        "sh",
+        "-c",
+        "touch /tmp/pgbackrest-tls-loaded && exec pgbackrest --config=/etc/patroni/pgbackrest.conf server",
       ]);
+      expect(side.livenessProbe.exec.command).to.deep.equal(tlsRenewedCheck());
       expect(side.ports).to.deep.equal([
         { name: "pgbackrest", containerPort: PGBACKREST_TLS_PORT, protocol: "TCP" },
       ]);

@@ -153,6 +153,30 @@ export function podTlsServerSpec(
   };
 }
 
+/** Marker the sidecar touches when it starts, i.e. when `pgbackrest server` reads its files. */
+export const TLS_LOADED_MARKER = "/tmp/pgbackrest-tls-loaded";
+
+/** The sidecar's command: note the start, then run `pgbackrest server` (as PID 1). */
+export function pgBackRestServerCommand(
+  configFile: string,
+  marker: string = TLS_LOADED_MARKER,
+): string[] {
+  return ["sh", "-c", `touch ${marker} && exec pgbackrest --config=${configFile} server`];
+}
+
+/**
+ * Liveness command that fails once the mounted Secret was updated after the server started:
+ * `pgbackrest server` reads its certificate only at start, and the kubelet swaps a Secret
+ * volume's `..data` link to a fresh directory on every update, so a renewed certificate makes
+ * the kubelet restart the sidecar alone (no switchover).
+ */
+export function tlsRenewedCheck(
+  dir: string = PGBACKREST_TLS_DIR,
+  marker: string = TLS_LOADED_MARKER,
+): string[] {
+  return ["sh", "-c", `[ ! ${dir}/..data -nt ${marker} ]`];
+}
+
 /** An OpenSSL `-subj` string for a subject (tests generate throwaway certificates with it). */
 export function opensslSubject(s: CertSubject): string {
   const esc = (v: string) => v.replace(/([/\\=+,])/g, "\\$1");

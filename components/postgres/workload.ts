@@ -16,7 +16,12 @@ import {
   TMP_DIR,
 } from "./kubernetes";
 import type { PostgresSettings } from "./settings";
-import { PGBACKREST_TLS_DIR, PGBACKREST_TLS_PORT } from "./tls";
+import {
+  PGBACKREST_TLS_DIR,
+  PGBACKREST_TLS_PORT,
+  pgBackRestServerCommand,
+  tlsRenewedCheck,
+} from "./tls";
 
 type Obj = Record<string, unknown>;
 
@@ -97,13 +102,14 @@ const restricted = (): Obj => ({
 /**
  * The `pgbackrest server` sidecar: the TLS endpoint the backup jobs (`pg1-host-type=tls`) reach
  * the database host through. Same image and pgbackrest.conf as Patroni (its `tls-server-*`
- * options), PGDATA read-only, the PostgreSQL socket and lock directory through the shared /tmp.
+ * options), PGDATA read-only, the PostgreSQL socket and lock directory through the shared /tmp;
+ * restarted by its liveness check when the mounted certificates are renewed.
  */
 export function pgBackRestServerContainer(settings: PostgresSettings, n: WorkloadNames): Obj {
   return {
     name: "pgbackrest",
     image: settings.image,
-    command: ["pgbackrest", `--config=${CONFIG_DIR}/${PGBACKREST_FILE}`, "server"],
+    command: pgBackRestServerCommand(`${CONFIG_DIR}/${PGBACKREST_FILE}`),
     ports: [{ name: "pgbackrest", containerPort: PGBACKREST_TLS_PORT, protocol: "TCP" }],
     env: [secretEnv("PGBACKREST_REPO1_CIPHER_PASS", n.secret, SECRET_KEYS.cipherPass)],
     readinessProbe: {
@@ -112,12 +118,13 @@ export function pgBackRestServerContainer(settings: PostgresSettings, n: Workloa
       timeoutSeconds: 3,
       failureThreshold: 3,
     },
+    // A dead server exits (it is PID 1); a renewed certificate restarts it through this check.
     livenessProbe: {
-      tcpSocket: { port: "pgbackrest" },
-      initialDelaySeconds: 10,
-      periodSeconds: 20,
-      timeoutSeconds: 3,
-      failureThreshold: 6,
+      exec: { command: tlsRenewedCheck(PGBACKREST_TLS_DIR) },
+      initialDelaySeconds: 30,
+      periodSeconds: 60,
+      timeoutSeconds: 5,
+      failureThreshold: 1,
     },
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } },
     securityContext: restricted(),
