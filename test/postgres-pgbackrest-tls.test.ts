@@ -6,7 +6,8 @@
  * 0600/0400 Secret with fsGroup (`..data` links, root:<group> 0640/0440). The client is given the
  * shipped primary stack's `pg-full` CronJob environment (its `PGBACKREST_PG1_*`, /tls pointing
  * at the client files) and the rendered full-backup job script backs the database up through the
- * server. Clients with a wrong common name or another CA, a host name not in the certificate and a
+ * server, which sees PGDATA read-only (a bind mount in its own mount namespace, as root) like
+ * the sidecar. Clients with a wrong common name or another CA, a host name not in the certificate and a
  * world-readable key are refused; the sidecar's liveness check notices a renewed Secret.
  * (As root, PostgreSQL and both pgBackRest sides run as the `postgres` user.)
  */
@@ -186,6 +187,8 @@ describe("pgBackRest TLS server: real pgbackrest server, client over TLS, Postgr
   let server: ChildProcess | undefined;
   let serverLog = "";
   let pgStarted = false;
+  /** The server runs with PGDATA mounted read-only (root with mount namespaces only). */
+  let readOnlyData = false;
   let jobTlsEnv: Record<string, string> = {};
   let serverFiles: Record<string, string> = {};
   const serverTls = path.join(dir, "server-tls");
@@ -335,12 +338,21 @@ describe("pgBackRest TLS server: real pgbackrest server, client over TLS, Postgr
     pgStarted = true;
     expect(r.code, r.out).to.equal(0);
 
-    // The sidecar's own command (touches the marker, then execs the server: same PID).
-    const [sh, ...shArgs] = pgBackRestServerCommand(serverConf, marker);
-    server = spawn(sh, shArgs, {
+    // The sidecar's own command (touches the marker, then execs the server: same PID). As root,
+    // in a mount namespace of its own where PGDATA is read-only, as the sidecar mounts it.
+    const command = pgBackRestServerCommand(serverConf, marker);
+    readOnlyData = asRoot && spawnSync("unshare", ["-m", "true"]).status === 0;
+    const argv = readOnlyData
+      ? ["unshare", "-m", "sh", "-c"]
+          .concat([
+            `mount --bind ${src} ${src} && mount -o remount,ro,bind ${src} && exec setpriv --reuid=postgres --regid=postgres --init-groups "$@"`,
+          ])
+          .concat(["sh", ...command])
+      : command;
+    server = spawn(argv[0], argv.slice(1), {
       env: { PATH, HOME: dir, ...cipher },
       stdio: ["ignore", "pipe", "pipe"],
-      ...(postgresIds() ?? {}),
+      ...(readOnlyData ? {} : (postgresIds() ?? {})),
     });
     server.stdout!.on("data", (d) => (serverLog += d));
     server.stderr!.on("data", (d) => (serverLog += d));
@@ -409,6 +421,20 @@ describe("pgBackRest TLS server: real pgbackrest server, client over TLS, Postgr
     expect(text).to.match(/^backup_size_bytes\{site="primary",kind="pg-full"\} \d+$/m);
     const info = run("pgbackrest --output=json info", env);
     expect(JSON.parse(info.out)[0].backup).to.have.length(1);
+    // ... reading PGDATA through a read-only mount, as the sidecar has it.
+    if (readOnlyData) {
+      const mounts = fs.readFileSync(`/proc/${server!.pid}/mountinfo`, "utf8").split("\n");
+      const line = mounts.find((l) => l.split(" ")[4] === src);
+      expect(line, `PGDATA mount in the server's namespace`).to.match(
+        /^\S+ \S+ \S+ \S+ \S+ ro[, ]/,
+      );
+      const write = spawnSync("nsenter", [
+        `--mount=/proc/${server!.pid}/ns/mnt`,
+        "touch",
+        `${src}/probe`,
+      ]);
+      expect(write.status).to.not.equal(0);
+    }
   });
 
   it("will not start with a key file others can read (why the pods mount the Secret 0600)", () => {
