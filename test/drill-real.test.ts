@@ -22,6 +22,8 @@ async function freeBasePort(): Promise<number> {
 }
 
 describe("drill: a real quick drill, every scenario once", function () {
+  // The project default (.mocharc) is 2 minutes; the drill takes about 2-4 minutes on 2 cores.
+  this.timeout(900_000);
   let report: DrillReport;
   let code: number;
   let stderr: string;

@@ -98,6 +98,31 @@ export function stackSwap(env: DrillEnvironment): Promise<SwapReport> {
   });
 }
 
+/**
+ * What the DR members' logs say about following the primary (timeline and replication errors):
+ * after failovers inside the primary site, a standby cluster that received WAL the promoted
+ * replica never had cannot follow the new timeline.
+ */
+export function standbyDiagnosis(env: DrillEnvironment): string {
+  const lines: string[] = [];
+  for (const m of env.layout.standby.members) {
+    let text = "";
+    try {
+      text = fs.readFileSync(m.logFile, "utf8");
+    } catch {
+      continue;
+    }
+    const hits = text
+      .split("\n")
+      .filter((l) => /timeline|FATAL|could not receive|forked|not a child/i.test(l))
+      .slice(-3);
+    if (hits.length) lines.push(`${m.name}: ${hits.join(" | ")}`);
+  }
+  return lines.length
+    ? `DR logs: ${lines.join("; ")}`
+    : "no timeline or replication errors in the DR logs";
+}
+
 export async function regionFailover(env: DrillEnvironment, run: number): Promise<RunResult> {
   await primaryHealthy(env);
   await waitForCluster(
@@ -105,7 +130,11 @@ export async function regionFailover(env: DrillEnvironment, run: number): Promis
     env.layout.standby.members.length - 1,
     120_000,
     "standby_leader",
-  );
+  ).catch((e: Error) => {
+    throw new Error(
+      `the DR standby cluster is not healthy before the crash: ${e.message}; ${standbyDiagnosis(env)}`,
+    );
+  });
   const both = [...env.layout.primary.members, ...env.layout.standby.members].map((m) => m.pgPort);
   const writer = new PgWriter(pgTarget(env, "primary", true, both), `region-${run}-${Date.now()}`);
   writer.start();
