@@ -4,6 +4,8 @@
  * between two firings, which is what "at least weekly" means. Pure.
  */
 
+import { memoizeText } from "../util/memo";
+
 export interface Cron {
   readonly minutes: readonly number[];
   readonly hours: readonly number[];
@@ -145,6 +147,17 @@ export function maxIntervalSeconds(c: Cron): number {
   }
   return last === undefined ? Infinity : max;
 }
+
+/**
+ * Parse result and longest gap of an expression, memoized by its text: every stack carries the
+ * same few schedules, and the gap walks eight years of days.
+ */
+export const cronGap = memoizeText(
+  (expression: string): { ok: true; gapSeconds: number } | { ok: false; error: string } => {
+    const r = parseCron(expression);
+    return r.ok ? { ok: true, gapSeconds: maxIntervalSeconds(r.cron) } : r;
+  },
+);
 
 /** `maxIntervalSeconds` of an expression; undefined when it does not parse. */
 export function scheduleInterval(expression: string): number | undefined {

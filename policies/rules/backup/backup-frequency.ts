@@ -4,7 +4,7 @@
  * checked (monthly or "31 February" schedules fail).
  */
 import { backupCronJobs, isBackupRole } from "../../../components/backup/inspect";
-import { parseCron, maxIntervalSeconds } from "../../../components/backup/cron";
+import { cronGap } from "../../../components/backup/cron";
 import { formatDuration } from "../../../components/topology/model";
 import { ruleConfig } from "../../lib/config";
 import type { DrStackRule } from "../../lib/rule";
@@ -46,7 +46,7 @@ export const rule: DrStackRule = {
     if (jobs.length === 0) args.notApplicable("no backup CronJobs in this stack");
     const limit = Math.min(cfg.maxIntervalDays * DAY, cfg.rehydrationWindowDays * DAY - 1);
     for (const j of jobs) {
-      const parsed = parseCron(j.schedule);
+      const parsed = cronGap(j.schedule);
       if (!parsed.ok) {
         report(
           `backup job ${j.role}: schedule ${JSON.stringify(j.schedule)} does not parse: ${parsed.error}`,
@@ -54,7 +54,7 @@ export const rule: DrStackRule = {
         );
         continue;
       }
-      const gap = maxIntervalSeconds(parsed.cron);
+      const gap = parsed.gapSeconds;
       if (gap > limit) {
         const why =
           gap >= cfg.rehydrationWindowDays * DAY
