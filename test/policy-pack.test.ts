@@ -47,14 +47,12 @@ function resourceOf(spec: ResourceSpec, Cls: any): any {
 }
 
 function diags(res: any): Diag[] {
-  return res
-    .getDiagnosticsList()
-    .map((d: any) => ({
-      policy: d.getPolicyname(),
-      message: d.getMessage(),
-      level: d.getEnforcementlevel(),
-      urn: d.getUrn(),
-    }));
+  return res.getDiagnosticsList().map((d: any) => ({
+    policy: d.getPolicyname(),
+    message: d.getMessage(),
+    level: d.getEnforcementlevel(),
+    urn: d.getUrn(),
+  }));
 }
 
 describe("policy pack under the analyzer protocol", function () {

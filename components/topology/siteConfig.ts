@@ -49,7 +49,8 @@ export const SITE_CONFIG_KEYS: Record<string, KeySpec> = {
     hint: "use a DNS label of at most 42 characters, e.g. drstack",
   },
   redis: {
-    description: "Redis + Sentinel settings (JSON object; see docs/redis.md). Default: 1 master + 2 replicas, 3 sentinels.",
+    description:
+      "Redis + Sentinel settings (JSON object; see docs/redis.md). Default: 1 master + 2 replicas, 3 sentinels.",
     shape: REDIS_SHAPE,
     check: checkRedisConfig,
   },
