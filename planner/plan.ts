@@ -43,6 +43,17 @@ export interface PlanOptions {
   readonly program?: (projectDir: string, stackFile: string) => Promise<Record<string, unknown>>;
   /** Plan a stack with no stack file that deploys this site (used with `networkFile`). */
   readonly syntheticSite?: string;
+  /**
+   * References to stacks without outputs read as unknown values, as in a preview (planAll uses
+   * it to break a cycle of stacks that read each other). Default false: such a reference makes
+   * the plan throw MissingStackReference.
+   */
+  readonly unknownReferences?: boolean;
+  /**
+   * Stacks whose outputs in `stackOutputs` are provisional (planned with unknown references):
+   * a plan that reads one and fails throws MissingStackReference for it, to be planned later.
+   */
+  readonly pendingStacks?: ReadonlySet<string>;
 }
 
 /** A StackReference to a stack whose outputs are not known yet (planAll plans it first). */
@@ -192,6 +203,7 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
   if (opts.networkFile) config[`${project.name}:network`] = path.resolve(opts.networkFile);
   const references: string[] = [];
   let missing: string | undefined;
+  let readPending: string | undefined;
 
   const mocks: Mocks = {
     newResource(args: MockResourceArgs): MockResourceResult {
@@ -200,6 +212,12 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
         const target = resolveStackName(ref, project);
         references.push(target ?? ref);
         const outputs = target === undefined ? undefined : opts.stackOutputs?.get(target);
+        if (target !== undefined && opts.pendingStacks?.has(target)) readPending ??= target;
+        if (!outputs && opts.unknownReferences)
+          return {
+            id: ref,
+            state: { name: ref, outputs: pulumi.runtime.unknownValue, secretOutputNames: [] },
+          };
         if (!outputs) {
           missing ??= target ?? ref;
           return { id: ref, state: { name: ref, outputs: {}, secretOutputNames: [] } };
@@ -218,7 +236,7 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
   if (!opts.program) loadStackConfig(config, project.dir, stackConfig.file);
 
   const monitor = new RecordingMonitor(mocks);
-  pulumi.runtime.setMockOptions(monitor, project.name, stack, false);
+  pulumi.runtime.setMockOptions(monitor, project.name, stack, opts.unknownReferences === true);
   const store = getStore();
   Object.assign(store, {
     supportsSecrets: true,
@@ -230,6 +248,7 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
   pulumi.runtime.setAllConfig(config, stackConfig.secretKeys);
 
   let outputs: Record<string, unknown>;
+  let raw: Record<string, unknown> | undefined;
   // The runtime also rejects internal promises with the program's error; it is reported below.
   swallowRuntimeRejections(+1);
   // The runtime captures a stack trace for every promise and resource (leak and source-position
@@ -238,12 +257,17 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
   if (!process.env.DRSTACK_DEBUG) Error.stackTraceLimit = 4;
   try {
     outputs =
-      (await pulumi.runtime.runInPulumiStack(() => program(project.dir, stackConfig.file))) ?? {};
+      (await pulumi.runtime.runInPulumiStack(
+        async () => (raw = await program(project.dir, stackConfig.file)),
+      )) ?? {};
     await waitForRPCs();
+    // In a preview, one unknown value makes the whole stack output unknown: keep what is known.
+    if (opts.unknownReferences) outputs = ((await knownLeaves(raw)) ?? {}) as typeof outputs;
   } catch (e) {
     // Outputs read from a stack not planned yet are empty; errors that follow from that are
     // not the program's: plan the other stack first.
     if (missing) throw new MissingStackReference(missing);
+    if (readPending) throw new MissingStackReference(readPending);
     if (e instanceof ConfigError) throw e;
     if (monitor.failure) throw monitor.failure;
     throw e;
@@ -251,8 +275,8 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
     Error.stackTraceLimit = stackTraceLimit;
     setImmediate(() => swallowRuntimeRejections(-1));
   }
-  if (monitor.failure) throw monitor.failure;
   if (missing) throw new MissingStackReference(missing);
+  if (monitor.failure) throw readPending ? new MissingStackReference(readPending) : monitor.failure;
   return {
     project: project.name,
     stack,
@@ -265,6 +289,21 @@ export async function planStack(stack: string, opts: PlanOptions = {}): Promise<
   };
 }
 
+/** `v` with every Output replaced by its value, or undefined where the value is unknown. */
+async function knownLeaves(v: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(v)) {
+    const o = v as unknown as { isKnown: Promise<boolean>; promise(): Promise<unknown> };
+    return (await o.isKnown) ? knownLeaves(await o.promise()) : undefined;
+  }
+  if (Array.isArray(v)) return Promise.all(v.map(knownLeaves));
+  if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = await knownLeaves(x);
+    return out;
+  }
+  return v;
+}
+
 /** `org/project/stack`, `project/stack` or `stack` to a stack of this project. */
 function resolveStackName(ref: string, project: Project): string | undefined {
   const parts = ref.split("/");
@@ -275,7 +314,10 @@ function resolveStackName(ref: string, project: Project): string | undefined {
 
 /**
  * Plans every stack in the project. A stack that reads another through a StackReference is
- * planned after it, with the other's outputs; a cycle is an error.
+ * planned after it, with the other's outputs. Stacks that read each other (after a failover the
+ * promoted site reads the credentials site's passwords, which follows the promoted site) are
+ * planned as Pulumi deploys them, where both exist: one first with the other's outputs unknown
+ * (a preview), the other with those outputs, then again until every output settles.
  */
 export async function planAll(
   opts: PlanOptions & { stacks?: readonly string[] } = {},
@@ -313,6 +355,10 @@ export async function planAll(
   const problems: ConfigError[] = [];
   const queue = [...wanted];
   let deferrals = 0;
+  /** Stacks planned with unknown references, and the outputs that plan gave. */
+  const provisional = new Map<string, string>();
+  /** Provisionally planned stacks not planned for real yet. */
+  const pending = new Set<string>();
   while (queue.length > 0) {
     const stack = queue.shift()!;
     try {
@@ -320,9 +366,11 @@ export async function planAll(
         ...opts,
         stackOutputs: outputs,
         syntheticSite: synthetic.get(stack),
+        pendingStacks: pending,
       });
       done.set(stack, plan);
       outputs.set(stack, plan.outputs);
+      pending.delete(stack);
       deferrals = 0;
     } catch (e) {
       if (e instanceof MissingStackReference) {
@@ -339,7 +387,23 @@ export async function planAll(
         if (!queue.includes(e.stackName) && !done.has(e.stackName)) queue.unshift(e.stackName);
         queue.push(stack);
         if (++deferrals > queue.length + 1 || deferrals > MAX_SAFE_STACKS) {
-          throw new EngineError(`stack references form a cycle among: ${queue.join(", ")}`);
+          // A cycle: plan each waiting stack with the outputs it lacks unknown (a preview), then
+          // plan them again with those outputs; a plan that fails on provisional outputs waits.
+          const fresh = queue.filter((q) => !provisional.has(q) && !done.has(q));
+          if (fresh.length === 0)
+            throw new EngineError(`stack references form a cycle among: ${queue.join(", ")}`);
+          for (const q of fresh) {
+            const preview = await planStack(q, {
+              ...opts,
+              stackOutputs: outputs,
+              syntheticSite: synthetic.get(q),
+              unknownReferences: true,
+            });
+            outputs.set(q, preview.outputs);
+            provisional.set(q, JSON.stringify(preview.outputs));
+            pending.add(q);
+          }
+          deferrals = 0;
         }
         continue;
       }
@@ -350,6 +414,7 @@ export async function planAll(
       throw e;
     }
   }
+  if (problems.length === 0 && provisional.size > 0) await settle(done, outputs, provisional, opts, synthetic);
   if (problems.length > 0) {
     const seen = new Set<string>();
     const unique = problems
@@ -358,4 +423,39 @@ export async function planAll(
     throw new ConfigError(unique, "some stacks are invalid");
   }
   return wanted.map((s) => done.get(s)!).filter(Boolean);
+}
+
+/**
+ * After a cycle was broken with provisional outputs: plans again every stack that read outputs
+ * which changed since, until none change (or gives up after a few rounds).
+ */
+async function settle(
+  done: Map<string, StackPlan>,
+  outputs: Map<string, Record<string, unknown>>,
+  provisional: ReadonlyMap<string, string>,
+  opts: PlanOptions,
+  synthetic: ReadonlyMap<string, string>,
+): Promise<void> {
+  let changed = new Set(
+    [...provisional].filter(([s, json]) => JSON.stringify(outputs.get(s)) !== json).map(([s]) => s),
+  );
+  for (let round = 0; changed.size > 0; round++) {
+    if (round >= 5)
+      throw new EngineError(
+        `the outputs of stacks ${[...changed].join(", ")} do not settle: they read each other's outputs in a loop`,
+      );
+    const next = new Set<string>();
+    for (const [stack, plan] of done) {
+      if (!plan.stackReferences.some((r) => changed.has(r))) continue;
+      const again = await planStack(stack, {
+        ...opts,
+        stackOutputs: outputs,
+        syntheticSite: synthetic.get(stack),
+      });
+      if (JSON.stringify(again.outputs) !== JSON.stringify(plan.outputs)) next.add(stack);
+      done.set(stack, again);
+      outputs.set(stack, again.outputs);
+    }
+    changed = next;
+  }
 }

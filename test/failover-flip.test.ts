@@ -47,6 +47,64 @@ describe("config flip (stacks/network.yaml)", () => {
     expect(back.text).to.equal(text);
   });
 
+  it("pins credentialsSite to the old primary when the file does not name it", () => {
+    const text = shippedNetworkText().replace(/^credentialsSite: primary\n/m, "");
+    expect(text).to.not.include("credentialsSite");
+    const flip = flipRoles(text, "dr");
+    expect(flip.credentialsPin?.site).to.equal("primary");
+    const lines = flip.text.split("\n");
+    expect(lines[flip.credentialsPin!.line - 1]).to.equal("credentialsSite: primary");
+    expect(lines[flip.credentialsPin!.line]).to.equal("sites:");
+    expect(flip.network.credentialsSite).to.equal("primary");
+    // Role edits name the lines of the new text.
+    for (const e of flip.edits) expect(lines[e.line - 1]).to.equal(`    role: ${e.to}`);
+    // Flipping back keeps the pin: the credentials never move with the role.
+    const back = flipRoles(flip.text, "primary");
+    expect(back.credentialsPin).to.equal(undefined);
+    expect(back.text).to.equal(text.replace(/^sites:$/m, "credentialsSite: primary\nsites:"));
+  });
+
+  it("refuses to guess where to pin credentialsSite in a flow-mapping file, naming the field", () => {
+    const net = parseNetwork(shippedNetworkText(), "network.yaml");
+    const { credentialsSite: _unused, ...rest } = net as unknown as Record<string, unknown>;
+    void _unused;
+    const flow = JSON.stringify({
+      name: rest.name,
+      objectives: {
+        node: { rto: "30s", rpo: "0s" },
+        zone: { rto: "1m", rpo: "0s" },
+        region: { rto: "15m", rpo: "1m" },
+        full: { rto: "4h", rpo: "24h" },
+      },
+      sites: net.sites.map(({ name, role, cloud, region, zones, kubernetes, services }) => ({
+        name,
+        role,
+        cloud,
+        region,
+        zones,
+        kubernetes,
+        services,
+      })),
+      validators: net.validators.map(({ name, site, zone, votingPower }) => ({
+        name,
+        site,
+        zone,
+        votingPower,
+      })),
+    });
+    let err: unknown;
+    try {
+      flipRoles(flow, "dr");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(ConfigError);
+    expect((err as ConfigError).problems[0]).to.include({ path: "credentialsSite" });
+    expect((err as ConfigError).problems[0].fix).to.match(
+      /add credentialsSite: <the current primary>/,
+    );
+  });
+
   it("keeps the quoting style of the role scalars and flow mappings", () => {
     const text = shippedNetworkText()
       .replace("    role: primary\n", "    role: 'primary' # writes here\n")
@@ -113,12 +171,26 @@ describe("config flip (stacks/network.yaml)", () => {
         const flip = flipRoles(t.text, target, "gen.yaml");
         expect(flip.network.sites.find((s) => s.role === "primary")!.name).to.equal(target);
         expect(flip.network.sites.find((s) => s.name === old)!.role).to.equal("standby");
-        expect(changedLines(t.text, flip.text)).to.have.length(2);
-        // Only the sites' roles differ in the model.
-        const strip = (n: ReturnType<typeof parseNetwork>) =>
-          JSON.stringify({ ...n, sites: n.sites.map((s) => ({ ...s, role: undefined })) });
-        expect(strip(flip.network)).to.equal(strip(net));
-        expect(flipRoles(flip.text, old, "gen.yaml").text).to.equal(t.text);
+        // The credentials stay with the old primary: pinned by the flip when the file was silent.
+        expect(flip.network.credentialsSite).to.equal(old);
+        const pin = `credentialsSite: ${old}\n`;
+        const start = t.pinned ? t.text : t.text.replace(/^sites:$/m, `${pin}sites:`);
+        expect(flip.credentialsPin !== undefined).to.equal(!t.pinned);
+        if (flip.credentialsPin)
+          expect(flip.text.split("\n")[flip.credentialsPin.line - 1]).to.equal(pin.trim());
+        expect(changedLines(start, flip.text)).to.have.length(2);
+        for (const e of flip.edits)
+          expect(flip.text.split("\n")[e.line - 1]).to.match(new RegExp(`role: ['"]?${e.to}`));
+        // Only the sites' roles (and the pin) differ in the model.
+        const strip = (n: ReturnType<typeof parseNetwork>) => ({
+          ...n,
+          credentialsSite: n.credentialsSite ?? old,
+          sites: n.sites.map((s) => ({ ...s, role: undefined })),
+        });
+        expect(strip(flip.network)).to.deep.equal(strip(net));
+        const back = flipRoles(flip.text, old, "gen.yaml");
+        expect(back.credentialsPin).to.equal(undefined);
+        expect(back.text).to.equal(start);
       }),
       { numRuns: 150 },
     );
@@ -201,6 +273,7 @@ describe("dry-run diffs", () => {
 
 interface GeneratedTopology {
   readonly text: string;
+  readonly pinned: boolean;
 }
 
 const REGIONS: readonly [string, string, string[]][] = [
@@ -227,8 +300,9 @@ function topologyArb(): fc.Arbitrary<GeneratedTopology> {
       sites: fc.array(site, { minLength: 2, maxLength: REGIONS.length }),
       primary: fc.nat(),
       header: fc.constantFrom("", "# generated\n", "---\n# doc\n"),
+      pinned: fc.boolean(),
     })
-    .map(({ sites, primary, header }) => {
+    .map(({ sites, primary, header, pinned }) => {
       const p = primary % sites.length;
       const lines: string[] = [
         `${header}name: gen`,
@@ -237,6 +311,7 @@ function topologyArb(): fc.Arbitrary<GeneratedTopology> {
         "  zone: { rto: 1m, rpo: 0s }",
         "  region: { rto: 15m, rpo: 1m }",
         "  full: { rto: 4h, rpo: 24h }",
+        ...(pinned ? [`credentialsSite: s${p}`] : []),
         "sites:",
       ];
       sites.forEach((s, i) => {
@@ -265,6 +340,6 @@ function topologyArb(): fc.Arbitrary<GeneratedTopology> {
       sites.forEach((_s, i) =>
         lines.push(`  - { name: v${i}, site: s${i}, zone: ${REGIONS[i][2][0]}, votingPower: 1 }`),
       );
-      return { text: lines.join("\n") + "\n" };
+      return { text: lines.join("\n") + "\n", pinned };
     });
 }

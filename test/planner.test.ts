@@ -140,6 +140,45 @@ describe("offline planner", () => {
     expect(plans.map((p) => p.stack)).to.deep.equal(["dr", "primary"]);
   });
 
+  it("plans stacks that read each other: one as a preview first, then both with real outputs", async () => {
+    // After a failover: dr (now primary) reads primary's credentials, primary (now standby)
+    // reads dr's endpoint. Neither output depends on the other stack.
+    const program = async () => {
+      const stack = pulumi.getStack();
+      const other = stack === "dr" ? "primary" : "dr";
+      const ref = new pulumi.StackReference(`${stack}-ref`, { name: other });
+      return stack === "dr"
+        ? { endpoint: "dr-host", password: ref.getOutput("secret") }
+        : { secret: "s3cret", follows: ref.getOutput("endpoint") };
+    };
+    const plans = await planAll({ projectDir: projectRoot(), program, stacks: ["dr", "primary"] });
+    const by = new Map(plans.map((p) => [p.stack, p.outputs]));
+    expect(by.get("dr")).to.deep.equal({ endpoint: "dr-host", password: "s3cret" });
+    expect(by.get("primary")).to.deep.equal({ secret: "s3cret", follows: "dr-host" });
+  });
+
+  it("a real cycle (each output needs the other's) is reported, not looped on", async () => {
+    const program = async () => {
+      const stack = pulumi.getStack();
+      const other = stack === "dr" ? "primary" : "dr";
+      const ref = new pulumi.StackReference(`${stack}-ref`, { name: other });
+      return {
+        value: ref.getOutput("value").apply((v) => {
+          if (typeof v !== "string") throw new Error(`stack ${other} exports no value`);
+          return `${v}+`;
+        }),
+      };
+    };
+    let err: any;
+    try {
+      await planAll({ projectDir: projectRoot(), program, stacks: ["dr", "primary"] });
+    } catch (e) {
+      err = e;
+    }
+    expect(err, "planAll should fail").to.be.instanceOf(Error);
+    expect(err.message).to.match(/cycle among: .*(dr|primary)|exports no value|do not settle/);
+  });
+
   it("records secrets as secret and redacts them in the JSON view", async () => {
     const kubeconfig = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: hunter2}}]\n";
     const plan = await planWithConfig("west", { "drstack:kubeconfig": kubeconfig });

@@ -109,6 +109,37 @@ describe("network topology validation", () => {
     expectProblem(problems, "validators[2].zone", /not a zone of site dr/);
   });
 
+  it("checks credentialsSite: an existing site that runs the shared data services", () => {
+    const typo = base();
+    typo.credentialsSite = "primray";
+    expect(
+      expectProblem(problemsOf(typo), "credentialsSite", /no site named "primray"/).fix,
+    ).to.match(/did you mean "primary"/);
+    const validatorsOnly = base();
+    validatorsOnly.credentialsSite = "west";
+    expect(
+      expectProblem(
+        problemsOf(validatorsOnly),
+        "credentialsSite",
+        /site west generates the shared credentials but does not run postgres and redis/,
+      ).fix,
+    ).to.match(/name a site that runs postgres and redis/);
+    // Unset: the primary generates them, so it must run what the others run.
+    const unset = base();
+    delete unset.credentialsSite;
+    unset.sites[0].services = ["validators", "postgres", "backup"];
+    expectProblem(
+      problemsOf(unset),
+      "sites[0].services",
+      /site primary generates the shared credentials \(the primary, as credentialsSite is not set\) but does not run redis/,
+    );
+    const ok = base();
+    ok.credentialsSite = "dr";
+    expect(parseNetwork(stringify(ok)).credentialsSite).to.equal("dr");
+    delete ok.credentialsSite;
+    expect(parseNetwork(stringify(ok)).credentialsSite).to.equal(undefined);
+  });
+
   it("requires at least 2 zones per site", () => {
     const doc = base();
     doc.sites[1].zones = ["europe-west1-b"];

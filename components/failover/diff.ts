@@ -124,6 +124,8 @@ export interface ResourceChange {
   readonly name: string;
   /** Top-level input keys whose value differs (sorted); empty for adds and removes. */
   readonly keys: readonly string[];
+  /** Secrets: keys of `data`/`stringData` present before and after whose values differ (sorted). */
+  readonly rewrittenKeys?: readonly string[];
 }
 
 export interface StackResourceDiff {
@@ -158,10 +160,28 @@ export function resourceDiff(
     const keys = [...new Set([...Object.keys(o.inputs), ...Object.keys(r.inputs)])]
       .filter((k) => stableJson(o.inputs[k]) !== stableJson(r.inputs[k]))
       .sort();
-    if (keys.length > 0) changed.push(pick(r, keys));
-    else unchanged++;
+    if (keys.length === 0) {
+      unchanged++;
+      continue;
+    }
+    const rewritten = r.type === "kubernetes:core/v1:Secret" ? rewrittenSecretKeys(o, r) : [];
+    changed.push({ ...pick(r, keys), ...(rewritten.length ? { rewrittenKeys: rewritten } : {}) });
   }
   return { stack, added, removed, changed, unchanged };
+}
+
+/** Keys a Secret holds before and after (in `data` or `stringData`) whose values differ. */
+function rewrittenSecretKeys(before: PlannedResource, after: PlannedResource): string[] {
+  const entries = (r: PlannedResource) => {
+    const m = new Map<string, string>();
+    for (const field of ["data", "stringData"])
+      for (const [k, v] of Object.entries((r.inputs[field] ?? {}) as Record<string, unknown>))
+        m.set(k, stableJson(v));
+    return m;
+  };
+  const a = entries(before);
+  const b = entries(after);
+  return [...a].filter(([k, v]) => b.has(k) && b.get(k) !== v).map(([k]) => k).sort();
 }
 
 /** JSON with object keys sorted, so equal values compare equal whatever their key order. */
@@ -194,20 +214,15 @@ export function swapHazards(diffs: readonly StackResourceDiff[]): string[] {
     const removed = gen(d.removed);
     if (added.length)
       out.push(
-        `stack ${d.stack}: creates ${added.length} generated credential(s) (${added.map((r) => r.name).join(", ")}), but its data (roles included) was replicated from the old primary and keeps the old passwords: applying it as is leaves Patroni/Redis unable to authenticate. Carry the old primary's credentials over first (known gap, docs/failover.md)`,
+        `stack ${d.stack}: creates ${added.length} generated credential(s) (${added.map((r) => r.name).join(", ")}), but its data (roles included) was replicated from the old primary and keeps the old passwords: applying it as is leaves Patroni/Redis unable to authenticate. Keep credentialsSite in the network file on the site that generated them (docs/failover.md)`,
       );
     if (removed.length)
       out.push(
-        `stack ${d.stack}: deletes ${removed.length} generated credential(s) (${removed.map((r) => r.name).join(", ")})`,
+        `stack ${d.stack}: deletes ${removed.length} generated credential(s) (${removed.map((r) => r.name).join(", ")}), which other sites' data may still use`,
       );
-    const secrets = d.changed.filter(
-      (r) =>
-        r.type === "kubernetes:core/v1:Secret" &&
-        (r.keys.includes("data") || r.keys.includes("stringData")),
-    );
-    if (secrets.length)
+    for (const r of d.changed.filter((c) => c.rewrittenKeys?.length))
       out.push(
-        `stack ${d.stack}: changes the data of Secret(s) ${secrets.map((r) => r.name).join(", ")}`,
+        `stack ${d.stack}: rewrites ${r.rewrittenKeys!.join(", ")} of Secret ${r.name}: the running cluster's data keeps the old values`,
       );
   }
   return out;

@@ -29,6 +29,12 @@ export interface RoleFlip {
   readonly oldPrimary: string;
   readonly newPrimary: string;
   readonly edits: readonly RoleEdit[];
+  /**
+   * Set when the file did not name its `credentialsSite`: the flip pins it to the old primary
+   * (a line inserted before `sites:`), because the shared credentials stay with the stack that
+   * generated them and must not move with the primary role.
+   */
+  readonly credentialsPin?: { readonly line: number; readonly site: string };
 }
 
 /** Where the site named `--to` (or `--site`) must be, as a problem naming the option and field. */
@@ -136,6 +142,12 @@ export function flipRoles(
       to,
     });
   }
+  let credentialsPin: RoleFlip["credentialsPin"];
+  if (network.credentialsSite === undefined) {
+    const at = topLevelKeyStart(parsed, "sites");
+    replacements.push({ start: at, end: at, text: `credentialsSite: ${oldPrimary.name}\n` });
+    credentialsPin = { line: parsed.lines.linePos(at).line, site: oldPrimary.name };
+  }
   let out = text;
   for (const r of replacements.sort((a, b) => b.start - a.start))
     out = out.slice(0, r.start) + r.text + out.slice(r.end);
@@ -151,7 +163,37 @@ export function flipRoles(
     throw e;
   }
   edits.sort((a, b) => a.line - b.line);
-  return { text: out, network: flipped, oldPrimary: oldPrimary.name, newPrimary: target, edits };
+  // Role lines after the inserted pin moved down by one.
+  const shifted = credentialsPin
+    ? edits.map((e) => (e.line >= credentialsPin.line ? { ...e, line: e.line + 1 } : e))
+    : edits;
+  return {
+    text: out,
+    network: flipped,
+    oldPrimary: oldPrimary.name,
+    newPrimary: target,
+    edits: shifted,
+    ...(credentialsPin ? { credentialsPin } : {}),
+  };
+}
+
+/** Offset of the start of the line holding top-level key `key` (a block mapping at column 1). */
+function topLevelKeyStart(parsed: ParsedYaml, key: string): number {
+  const root = parsed.doc.contents;
+  const pair = isMap(root)
+    ? (root.items as Pair<Node, Node>[]).find((p) => isScalar(p.key) && p.key.value === key)
+    : undefined;
+  const start = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
+  if (!isMap(root) || root.flow || start === undefined || parsed.lines.linePos(start).col !== 1)
+    throw new ConfigError([
+      {
+        path: "credentialsSite",
+        message:
+          "is not set and the file is not a block mapping the flip can add it to: the shared credentials must stay with the current primary's stack",
+        fix: `add credentialsSite: <the current primary> at the top level of the file, then fail over`,
+      },
+    ]);
+  return start;
 }
 
 /** The scalar node holding `sites[index].role`. */

@@ -155,7 +155,7 @@ export async function swapSteps(
           state.edits = flip.edits;
           return {
             ok: true,
-            detail: `${flip.edits.map((e) => `${e.path} (line ${e.line}) ${e.from} -> ${e.to}`).join(", ")} in ${file}`,
+            detail: `${flip.edits.map((e) => `${e.path} (line ${e.line}) ${e.from} -> ${e.to}`).join(", ")}${flip.credentialsPin ? `, credentialsSite: ${flip.credentialsPin.site} pinned (line ${flip.credentialsPin.line})` : ""} in ${file}`,
           };
         });
         if (!result.ok)

@@ -38,7 +38,14 @@ import {
 } from "./kubernetes";
 import { renderPatroniConfig, renderPostInitScript } from "./patroni";
 import { renderPgBackRestConfig } from "./pgbackrest";
-import { primaryFromOutputs, type PostgresFacts, type PostgresSecrets } from "./facts";
+import {
+  credentialsFromOutputs,
+  primaryFromOutputs,
+  rolePasswords,
+  type PostgresFacts,
+  type PostgresSecrets,
+  type RolePasswords,
+} from "./facts";
 import { PgBackRestTls } from "./PgBackRestTls";
 import {
   PGBACKREST_TLS_PORT,
@@ -94,12 +101,13 @@ export class PatroniCluster extends pulumi.ComponentResource {
       labels: { ...labels, ...extra },
     });
 
-    // Credentials: a primary generates them; a standby must use the primary's, because its data
-    // (roles included) is a copy of the primary's.
+    // Credentials: the role passwords are generated once, by the network's credentials site
+    // (`credentialsSite`, the first primary by default), and every other site uses them: a
+    // standby's data (roles included) is a copy of the primary's, and a promoted site keeps the
+    // passwords its data was created with. Each site has its own repository passphrase.
     const password = (role: string, length = 32) =>
       new RandomPassword(`${name}-${role}`, { length, special: false }, child).result;
     const cipherPass = password("backup-cipher", 64);
-    let secrets: pulumi.Output<PostgresSecrets>;
     let primary: pulumi.Output<PrimaryEndpoint> | undefined;
     let theirs: pulumi.Output<PostgresSecrets> | undefined;
     if (standby) {
@@ -113,29 +121,32 @@ export class PatroniCluster extends pulumi.ComponentResource {
         .apply((v) => primaryFromOutputs(v, settings.primaryStack));
       primary = facts.apply((f) => f.endpoint);
       theirs = pulumi.secret(facts.apply((f) => f.secrets));
-      // The site exports the primary's role passwords (the data is theirs) with its own repo1 passphrase.
-      secrets = pulumi.secret(
-        pulumi.all([theirs, cipherPass]).apply(([t, own]) => ({ ...t, cipherPass: own })),
-      );
-    } else {
-      secrets = pulumi.secret(
-        pulumi
-          .all([
-            password("superuser-password"),
-            password("replication-password"),
-            password("rewind-password"),
-            password("app-password"),
-            cipherPass,
-          ])
-          .apply(([superuser, replication, rewind, app, cipher]) => ({
-            superuser,
-            replication,
-            rewind,
-            app,
-            cipherPass: cipher,
-          })),
-      );
     }
+    let roles: pulumi.Output<RolePasswords>;
+    if (settings.generatesCredentials) {
+      roles = pulumi
+        .all([
+          password("superuser-password"),
+          password("replication-password"),
+          password("rewind-password"),
+          password("app-password"),
+        ])
+        .apply(([superuser, replication, rewind, app]) => ({ superuser, replication, rewind, app }));
+    } else if (theirs && settings.credentialsStack === settings.primaryStack) {
+      roles = theirs.apply(rolePasswords);
+    } else {
+      const ref = new pulumi.StackReference(
+        `${name}-credentials-stack`,
+        { name: settings.credentialsStack },
+        child,
+      );
+      roles = ref
+        .getOutput("postgres")
+        .apply((v) => credentialsFromOutputs(v, settings.credentialsStack));
+    }
+    const secrets: pulumi.Output<PostgresSecrets> = pulumi.secret(
+      pulumi.all([roles, cipherPass]).apply(([r, cipher]) => ({ ...r, cipherPass: cipher })),
+    );
     const secret = new Secret(
       `${name}-credentials`,
       {

@@ -73,6 +73,14 @@ export interface PostgresSettings {
   readonly replicationSourceRanges: readonly string[];
   /** Stack whose outputs a standby site follows. Default: the primary site's name. */
   readonly primaryStack: string;
+  /**
+   * Stack that generates the role passwords (superuser, replication, rewind, app) every site
+   * uses. Default: the network's `credentialsSite` (else the primary site). A site whose own
+   * name it is generates them; the others read its `postgres.secrets` output.
+   */
+  readonly credentialsStack: string;
+  /** Derived, not configurable: this site is the network's credentials site and generates them. */
+  readonly generatesCredentials: boolean;
 }
 
 /**
@@ -89,6 +97,11 @@ export const DEFAULT_IMAGE =
 export const DEFAULT_BIN_DIR = "/usr/pgsql-15/bin";
 
 const str: Shape = { kind: "string" };
+const stackName: Shape = {
+  kind: "string",
+  pattern: /^[\w.-]+(\/[\w.-]+){0,2}$/,
+  hint: "use stack, project/stack or org/project/stack",
+};
 const quantity: Shape = {
   kind: "string",
   pattern: /^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/,
@@ -170,13 +183,8 @@ export const POSTGRES_SHAPE: Shape = {
     replicationHost: { shape: dnsName },
     dnsZone: { shape: dnsName },
     replicationSourceRanges: { shape: { kind: "array", items: cidr, minItems: 1 } },
-    primaryStack: {
-      shape: {
-        kind: "string",
-        pattern: /^[\w.-]+(\/[\w.-]+){0,2}$/,
-        hint: "use stack, project/stack or org/project/stack",
-      },
-    },
+    primaryStack: { shape: stackName },
+    credentialsStack: { shape: stackName },
   },
 };
 
@@ -242,6 +250,7 @@ export function normalizePostgresSettings(
   };
   checkTiming(timing, path, problems);
   const primarySite = network.sites.find((s) => s.role === "primary");
+  const owner = network.credentialsSite ?? primarySite?.name ?? site.name;
   const dnsZone = r.dnsZone ?? DEFAULT_DNS_ZONE;
   return {
     scope,
@@ -273,5 +282,7 @@ export function normalizePostgresSettings(
     dnsZone,
     replicationSourceRanges: r.replicationSourceRanges ?? PRIVATE_RANGES,
     primaryStack: r.primaryStack ?? primarySite?.name ?? site.name,
+    credentialsStack: r.credentialsStack ?? owner,
+    generatesCredentials: site.name === owner,
   };
 }

@@ -52,6 +52,8 @@ export interface RedisSettings {
   readonly standbyMode: StandbyMode;
   /** Stack a standby site reads the primary's endpoint from (`org/project/stack`, `project/stack` or `stack`). Default: the primary site's name. */
   readonly primaryStack?: string;
+  /** Stack that generates the Redis password every site uses. Default: the network's `credentialsSite` (else the primary site). */
+  readonly credentialsStack?: string;
   /** Address standby sites replicate from (reachable across sites). Default: pod 0's cluster DNS name, port 6379. */
   readonly endpoint?: { readonly host: string; readonly port: number };
 }
@@ -126,6 +128,13 @@ export const REDIS_SHAPE: Shape = {
         fields: { redis: { shape: resourcesShape }, sentinel: { shape: resourcesShape } },
       },
     },
+    credentialsStack: {
+      shape: {
+        kind: "string",
+        pattern: /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/,
+        hint: "org/project/stack, project/stack or stack",
+      },
+    },
     standby: {
       shape: {
         kind: "object",
@@ -177,6 +186,7 @@ export interface RawRedisConfig {
     readonly sentinel?: Partial<ComputeResources>;
   };
   readonly standby?: { readonly mode?: StandbyMode; readonly primaryStack?: string };
+  readonly credentialsStack?: string;
   readonly endpoint?: { readonly host: string; readonly port: number };
 }
 
@@ -211,6 +221,7 @@ export function normalizeRedisSettings(
     sentinelResources: { ...d.sentinelResources, ...r.resources?.sentinel },
     standbyMode: r.standby?.mode ?? d.standbyMode,
     ...(r.standby?.primaryStack ? { primaryStack: r.standby.primaryStack } : {}),
+    ...(r.credentialsStack ? { credentialsStack: r.credentialsStack } : {}),
     ...(r.endpoint ? { endpoint: { host: r.endpoint.host, port: r.endpoint.port } } : {}),
   };
   checkRedisSettings(s, problems, path);

@@ -66,6 +66,13 @@ export interface Objective {
 
 export interface Network {
   readonly name: string;
+  /**
+   * The site whose stack generates the data services' shared credentials (PostgreSQL role
+   * passwords, the Redis password); every other site reads them from that stack's outputs. It
+   * does not move with the primary role: a promoted site keeps the passwords its replicated data
+   * was created with. Default: the primary site (the failover flip pins it when unset).
+   */
+  readonly credentialsSite?: string;
   readonly sites: readonly Site[];
   readonly validators: readonly Validator[];
   readonly parties: readonly Party[];
@@ -99,6 +106,12 @@ export function primarySite(network: Network): Site {
   const p = network.sites.find((s) => s.role === "primary");
   if (!p) throw new Error("network has no primary site (validation should have caught this)");
   return p;
+}
+
+/** The site whose stack generates the shared credentials (`credentialsSite`, else the primary). */
+export function credentialsSite(network: Network): Site {
+  const name = network.credentialsSite;
+  return (name === undefined ? undefined : siteByName(network, name)) ?? primarySite(network);
 }
 
 export function validatorsOf(network: Network, site: string): Validator[] {

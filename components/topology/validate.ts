@@ -19,7 +19,7 @@ import {
   type Validator,
 } from "./model";
 import { exampleRegion, exampleZones, isRegionName, zoneBelongsToRegion } from "./names";
-import { checkShape, isPlainObject, type Shape } from "./shape";
+import { checkShape, isPlainObject, suggest, type Shape } from "./shape";
 
 const NAME = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const NAME_HINT = "use lower-case letters, digits and '-', starting with a letter (a DNS label)";
@@ -34,6 +34,7 @@ export const NETWORK_SHAPE: Shape = {
   kind: "object",
   fields: {
     name: { shape: name, required: true },
+    credentialsSite: { shape: name },
     objectives: {
       required: true,
       shape: {
@@ -149,11 +150,13 @@ export function collectNetworkProblems(doc: unknown, problems: Problems): Networ
   checkSites(sites, problems);
   checkValidators(sites, validators, problems);
   checkParties(validators, parties, problems);
+  checkCredentialsSite(doc.credentialsSite, sites, problems);
   const objectives = normalizeObjectives(doc.objectives);
 
   if (problems.size > 0) return undefined;
   return {
     name: doc.name as string,
+    ...(typeof doc.credentialsSite === "string" ? { credentialsSite: doc.credentialsSite } : {}),
     sites: sites as Site[],
     validators: validators as Validator[],
     parties: parties as Party[],
@@ -234,6 +237,42 @@ function checkUniqueNames(
       );
     } else seen.set(item.name, item.index);
   }
+}
+
+/**
+ * The site whose stack generates the data services' shared credentials must exist and run every
+ * data service (postgres, redis) that some site of the network runs: the others read them from it.
+ */
+function checkCredentialsSite(value: unknown, sites: Loose<Site>[], problems: Problems): void {
+  const named = typeof value === "string";
+  const owner = named
+    ? sites.find((s) => s.name === value)
+    : sites.filter((s) => s.role === "primary").length === 1
+      ? sites.find((s) => s.role === "primary")
+      : undefined;
+  const siteNames = sites.map((s) => s.name).filter((n): n is string => typeof n === "string");
+  if (named && !owner) {
+    const guess = suggest(value as string, siteNames);
+    problems.add(
+      "credentialsSite",
+      `no site named ${JSON.stringify(value)}`,
+      guess ? `did you mean ${JSON.stringify(guess)}?` : `use one of: ${siteNames.join(", ")}`,
+    );
+    return;
+  }
+  if (!owner || !Array.isArray(owner.services)) return;
+  const shared = (["postgres", "redis"] as const).filter((svc) =>
+    sites.some((s) => Array.isArray(s.services) && s.services.includes(svc)),
+  );
+  const lacking = shared.filter((svc) => !(owner.services as unknown[]).includes(svc));
+  if (lacking.length > 0)
+    problems.add(
+      named ? "credentialsSite" : fieldPath("sites", owner.index, "services"),
+      `site ${String(owner.name)} generates the shared credentials${named ? "" : " (the primary, as credentialsSite is not set)"} but does not run ${lacking.join(" and ")}, which other sites run`,
+      named
+        ? `name a site that runs ${shared.join(" and ")}`
+        : `add ${lacking.join(" and ")} to its services, or set credentialsSite to a site that runs ${shared.join(" and ")}`,
+    );
 }
 
 function checkSites(sites: Loose<Site>[], problems: Problems): void {
