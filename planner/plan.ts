@@ -414,7 +414,8 @@ export async function planAll(
       throw e;
     }
   }
-  if (problems.length === 0 && provisional.size > 0) await settle(done, outputs, provisional, opts, synthetic);
+  if (problems.length === 0 && provisional.size > 0)
+    await settle(done, outputs, provisional, opts, synthetic);
   if (problems.length > 0) {
     const seen = new Set<string>();
     const unique = problems

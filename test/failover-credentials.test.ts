@@ -11,7 +11,6 @@ import type { ResourceRecord } from "../planner/monitor";
 import { planAll, type StackPlan } from "../planner/plan";
 import { projectRoot, shippedNetworkText, tempFile } from "./support/project";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- planned inputs are loose JSON
 type Obj = Record<string, any>;
 
 const PASSWORD = "random:index/randomPassword:RandomPassword";
@@ -94,12 +93,8 @@ describe("credentials across a stack swap", function () {
     expect(passwords(d)).to.deep.equal(passwords(pre.get("dr")!));
     expect(passwords(p)).to.deep.equal(passwords(pre.get("primary")!));
     for (const stack of ["primary", "dr"]) {
-      expect(roleSecret(after.get(stack)!), stack).to.deep.equal(
-        roleSecret(pre.get("primary")!),
-      );
-      expect(redisPassword(after.get(stack)!), stack).to.equal(
-        redisPassword(pre.get("primary")!),
-      );
+      expect(roleSecret(after.get(stack)!), stack).to.deep.equal(roleSecret(pre.get("primary")!));
+      expect(redisPassword(after.get(stack)!), stack).to.equal(redisPassword(pre.get("primary")!));
     }
     // The promoted site reads them from the credentials site's stack; the old primary (now a
     // standby) follows the promoted site for replication.

@@ -181,7 +181,10 @@ function rewrittenSecretKeys(before: PlannedResource, after: PlannedResource): s
   };
   const a = entries(before);
   const b = entries(after);
-  return [...a].filter(([k, v]) => b.has(k) && b.get(k) !== v).map(([k]) => k).sort();
+  return [...a]
+    .filter(([k, v]) => b.has(k) && b.get(k) !== v)
+    .map(([k]) => k)
+    .sort();
 }
 
 /** JSON with object keys sorted, so equal values compare equal whatever their key order. */

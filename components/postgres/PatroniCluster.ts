@@ -131,7 +131,12 @@ export class PatroniCluster extends pulumi.ComponentResource {
           password("rewind-password"),
           password("app-password"),
         ])
-        .apply(([superuser, replication, rewind, app]) => ({ superuser, replication, rewind, app }));
+        .apply(([superuser, replication, rewind, app]) => ({
+          superuser,
+          replication,
+          rewind,
+          app,
+        }));
     } else if (theirs && settings.credentialsStack === settings.primaryStack) {
       roles = theirs.apply(rolePasswords);
     } else {
