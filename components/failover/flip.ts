@@ -2,7 +2,8 @@
  * The config flip: the change to `stacks/network.yaml` that a stack swap's pull request carries.
  * The target site's `role` becomes `primary` and the old primary's becomes `standby`. It is an
  * exact, minimal text edit: only the two role scalars change (their quoting style kept), so
- * comments and formatting are preserved and flipping back restores the file byte for byte.
+ * comments and formatting are preserved and flipping back restores the file byte for byte. A
+ * file that does not name its `credentialsSite` gets one line more: the pin to the old primary.
  * Pure; reads the text with the `yaml` Document API (node source ranges).
  */
 import { isMap, isScalar, isSeq, type Node, type Pair, Scalar } from "yaml";
