@@ -105,6 +105,25 @@ export interface PodTemplateArgs {
 }
 
 /** The Redis StatefulSet spec: 1 + replicas pods, PVCs for /data, role decided by the init container. */
+/**
+ * The init container that renders the writable config into the `run` volume from the mounted
+ * ConfigMap (Sentinel rewrites its file at run time; Redis's gets the replica/master lines).
+ */
+function configInit(settings: RedisSettings, env: object[], script: string): object {
+  return {
+    name: "config",
+    image: settings.image,
+    command: ["sh", `${PATHS.config}/${script}`],
+    env,
+    securityContext: containerSecurityContext,
+    resources: resources(settings.sentinelResources),
+    volumeMounts: [
+      { name: "config", mountPath: PATHS.config, readOnly: true },
+      { name: "run", mountPath: PATHS.run },
+    ],
+  };
+}
+
 export function redisStatefulSetSpec(a: PodTemplateArgs): Record<string, unknown> {
   const { settings, names } = a;
   const env = [
@@ -132,20 +151,7 @@ export function redisStatefulSetSpec(a: PodTemplateArgs): Record<string, unknown
         automountServiceAccountToken: false,
         terminationGracePeriodSeconds: 30,
         topologySpreadConstraints: spread(a.selector),
-        initContainers: [
-          {
-            name: "config",
-            image: settings.image,
-            command: ["sh", `${PATHS.config}/redis-init.sh`],
-            env,
-            securityContext: containerSecurityContext,
-            resources: resources(settings.sentinelResources),
-            volumeMounts: [
-              { name: "config", mountPath: PATHS.config, readOnly: true },
-              { name: "run", mountPath: PATHS.run },
-            ],
-          },
-        ],
+        initContainers: [configInit(settings, env, "redis-init.sh")],
         containers: [
           {
             name: "redis",
@@ -217,20 +223,7 @@ export function sentinelStatefulSetSpec(a: PodTemplateArgs): Record<string, unkn
         securityContext: podSecurityContext,
         automountServiceAccountToken: false,
         topologySpreadConstraints: spread(a.selector),
-        initContainers: [
-          {
-            name: "config",
-            image: settings.image,
-            command: ["sh", `${PATHS.config}/sentinel-init.sh`],
-            env,
-            securityContext: containerSecurityContext,
-            resources: resources(settings.sentinelResources),
-            volumeMounts: [
-              { name: "config", mountPath: PATHS.config, readOnly: true },
-              { name: "run", mountPath: PATHS.run },
-            ],
-          },
-        ],
+        initContainers: [configInit(settings, env, "sentinel-init.sh")],
         containers: [
           {
             name: "sentinel",
