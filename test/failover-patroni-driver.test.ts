@@ -456,6 +456,14 @@ describe("Patroni answers (pure)", () => {
       },
     });
     expect(s).to.include({ writable: false, walBytes: 90, replayedBytes: 80 });
+    // After pg_rewind the WAL receiver may sit at the segment start while replay, from the WAL
+    // the rewind copied, is further: the standby holds the replayed position.
+    expect(
+      leaderStatus({
+        role: "standby_leader",
+        xlog: { received_location: 50331648, replayed_location: 50691456 },
+      }),
+    ).to.include({ walBytes: 50691456, replayedBytes: 50691456 });
     const now = Date.parse("2026-01-01T00:00:30Z");
     expect(
       standbyLag(s, leaderStatus({ role: "master", xlog: { location: 99 } }), now),

@@ -65,7 +65,7 @@ export interface LeaderStatus {
   /** Patroni's role of the node: `primary`/`master` (writable), `standby_leader`, `replica`. */
   readonly role: string;
   readonly writable: boolean;
-  /** Written (primary) or received (standby) WAL position, in bytes. */
+  /** Written (primary) or held (standby: the further of received and replayed) WAL position, in bytes. */
   readonly walBytes?: number;
   readonly replayedBytes?: number;
   /** Time of the last replayed transaction (standby), ms since epoch. */
@@ -80,7 +80,11 @@ export function leaderStatus(json: unknown): LeaderStatus {
   const role = String(x.role ?? "unknown");
   const writable = role === "master" || role === "primary";
   const lsn = (v: unknown) => (typeof v === "number" ? v : undefined);
-  const received = lsn(xlog.received_location) ?? lsn(xlog.replayed_location);
+  // A standby holds what it received or replayed, whichever is further: WAL that came from the
+  // archive or from pg_rewind's copy is replayed without the WAL receiver ever seeing it (its
+  // position then stays at the segment where streaming started).
+  const [rcv, rep] = [lsn(xlog.received_location), lsn(xlog.replayed_location)];
+  const received = rcv === undefined ? rep : rep === undefined ? rcv : Math.max(rcv, rep);
   const replayedAt =
     typeof xlog.replayed_timestamp === "string" ? Date.parse(xlog.replayed_timestamp) : undefined;
   return {
