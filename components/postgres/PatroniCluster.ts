@@ -102,7 +102,7 @@ export class PatroniCluster extends pulumi.ComponentResource {
     });
 
     // Credentials: the role passwords are generated once, by the network's credentials site
-    // (`credentialsSite`, the first primary by default), and every other site uses them: a
+    // (`credentialsSite`, by default the primary), and every other site uses them: a
     // standby's data (roles included) is a copy of the primary's, and a promoted site keeps the
     // passwords its data was created with. Each site has its own repository passphrase.
     const password = (role: string, length = 32) =>
