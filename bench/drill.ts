@@ -17,6 +17,13 @@ const TARGETS: Readonly<Record<string, string>> = {
   "backup-restore": "restore >= 3x faster than pg_dump/psql",
 };
 
+/** The issue's target for a failover scenario: median RTO at most `seconds` and nothing lost. */
+function target(s: ScenarioSummary, seconds: number): string {
+  if (!s.rto) return "target: no measurement";
+  const met = s.rto.median <= seconds && (s.lostWrites?.max ?? 0) === 0;
+  return `target ${TARGETS[s.scenario]}: ${met ? "met" : "MISSED"}`;
+}
+
 function median(report: DrillReport, scenario: PlannedScenario, key: string): number | undefined {
   const xs = report.runs
     .filter((r) => r.scenario === scenario && typeof r.measures[key] === "number")
@@ -29,7 +36,7 @@ function median(report: DrillReport, scenario: PlannedScenario, key: string): nu
 
 function line(s: ScenarioSummary, extra = ""): string {
   const f = (x: number | undefined) => (x === undefined ? "-" : `${x.toFixed(2)}s`);
-  return `  ${s.scenario.padEnd(24)} runs ${s.runs}  RTO median ${f(s.rto?.median)} (min ${f(s.rto?.min)}, max ${f(s.rto?.max)})  lost max ${s.lostWrites?.max ?? "-"}  ${s.verdict}${extra}`;
+  return `  ${s.scenario.padEnd(24)} runs ${s.runs}  RTO median ${f(s.rto?.median)} (min ${f(s.rto?.min)}, max ${f(s.rto?.max)})  lost max ${s.lostWrites?.max ?? "-"}  objectives ${s.verdict}${extra}`;
 }
 
 async function main(): Promise<void> {
@@ -66,22 +73,22 @@ async function main(): Promise<void> {
   const base = sum(report, BASELINE);
   const out = [
     `drill benchmark: Patroni ${report.patroniVersion}, ${runs} runs per scenario; deployed ttl ${report.settings.postgres.ttl}s / loop_wait ${report.settings.postgres.loopWait}s / retry_timeout ${report.settings.postgres.retryTimeout}s; Sentinel down-after ${report.settings.redis.downAfterMilliseconds}ms`,
-    line(node, `   target ${TARGETS["node-failover"]}`),
+    line(node, `   ${target(node, 5)}`),
     line(base, "   (Patroni defaults ttl 30 / loop_wait 10 / retry_timeout 10)"),
     node.rto && base.rto
       ? `  node failover speed-up vs Patroni defaults (median): x${(base.rto.median / node.rto.median).toFixed(2)}`
       : "  node failover speed-up: -",
     line(sum(report, "switchover"), "   (write pause)"),
-    line(sum(report, "redis-failover"), `   target ${TARGETS["redis-failover"]}`),
+    line(sum(report, "redis-failover"), `   ${target(sum(report, "redis-failover"), 3)}`),
     line(
       sum(report, "region-failover"),
-      `   from the decision; from the crash median ${median(report, "region-failover", "rtoFromCrashSeconds")?.toFixed(2)}s; standby lag before the crash median ${median(report, "region-failover", "standbyLagBytesBeforeCrash")} bytes; target ${TARGETS["region-failover"]}`,
+      `   from the decision; from the crash median ${median(report, "region-failover", "rtoFromCrashSeconds")?.toFixed(2)}s; standby lag before the crash median ${median(report, "region-failover", "standbyLagBytesBeforeCrash")} bytes; ${target(sum(report, "region-failover"), 5)}`,
     ),
   ];
   const b = backup.runs[0];
   if (b && !b.error)
     out.push(
-      `  backup-restore (pgbench scale ${b.measures.pgbenchScale}): pgBackRest restore ${b.measures.pgbackrestRestoreSeconds}s vs pg_dump/psql ${b.measures.dumpRestoreSeconds}s = x${b.measures.restoreSpeedup} (target ${TARGETS["backup-restore"]}); PITR ${b.measures.pitrRestoreSeconds}s; ${sum(backup, "backup-restore").verdict}`,
+      `  backup-restore (pgbench scale ${b.measures.pgbenchScale}): pgBackRest restore ${b.measures.pgbackrestRestoreSeconds}s vs pg_dump/psql ${b.measures.dumpRestoreSeconds}s = x${b.measures.restoreSpeedup} (target ${TARGETS["backup-restore"]}: ${Number(b.measures.restoreSpeedup) >= 3 ? "met" : "MISSED"}); PITR ${b.measures.pitrRestoreSeconds}s; ${sum(backup, "backup-restore").verdict}`,
     );
   else out.push(`  backup-restore: ${b?.error ?? "no run"}`);
   out.push("", formatReport(report), "", formatReport(backup));
