@@ -357,8 +357,6 @@ export async function planAll(
   let deferrals = 0;
   /** Stacks planned with unknown references, and the outputs that plan gave. */
   const provisional = new Map<string, string>();
-  /** Provisionally planned stacks not planned for real yet. */
-  const pending = new Set<string>();
   while (queue.length > 0) {
     const stack = queue.shift()!;
     try {
@@ -366,11 +364,11 @@ export async function planAll(
         ...opts,
         stackOutputs: outputs,
         syntheticSite: synthetic.get(stack),
-        pendingStacks: pending,
+        // Provisionally planned stacks not planned for real yet.
+        pendingStacks: new Set([...provisional.keys()].filter((s) => !done.has(s))),
       });
       done.set(stack, plan);
       outputs.set(stack, plan.outputs);
-      pending.delete(stack);
       deferrals = 0;
     } catch (e) {
       if (e instanceof MissingStackReference) {
@@ -401,7 +399,6 @@ export async function planAll(
             });
             outputs.set(q, preview.outputs);
             provisional.set(q, JSON.stringify(preview.outputs));
-            pending.add(q);
           }
           deferrals = 0;
         }

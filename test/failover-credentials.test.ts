@@ -7,9 +7,8 @@ import { flipRoles } from "../components/failover/flip";
 import { swapHazards, resourceDiff } from "../components/failover/diff";
 import { SECRET_KEYS } from "../components/postgres/workload";
 import { credentialsFromOutputs } from "../components/postgres/facts";
-import type { ResourceRecord } from "../planner/monitor";
 import { planAll, type StackPlan } from "../planner/plan";
-import { projectRoot, shippedNetworkText, tempFile } from "./support/project";
+import { one, projectRoot, shippedNetworkText, tempFile } from "./support/project";
 
 type Obj = Record<string, any>;
 
@@ -20,12 +19,6 @@ const ROLE_KEYS = [
   SECRET_KEYS.rewind,
   SECRET_KEYS.app,
 ];
-
-function one(plan: StackPlan, type: string, name: string): ResourceRecord {
-  const r = plan.resources.find((x) => x.type === type && x.name === name);
-  expect(r, `${plan.stack}: no ${type} ${name}`).to.not.equal(undefined);
-  return r!;
-}
 
 function passwords(plan: StackPlan): string[] {
   return plan.resources

@@ -6,6 +6,17 @@ import { ConfigError } from "../components/topology/errors";
 import { parseNetwork } from "../components/topology/load";
 import { shippedNetworkText } from "./support/project";
 
+/** The ConfigError a flip throws (fails the test when it does not throw one). */
+function flipError(text: string, target: string): ConfigError {
+  try {
+    flipRoles(text, target);
+  } catch (e) {
+    expect(e).to.be.instanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  expect.fail(`flipping to ${target} should have been refused`);
+}
+
 function changedLines(a: string, b: string): number[] {
   const x = a.split("\n");
   const y = b.split("\n");
@@ -92,17 +103,9 @@ describe("config flip (stacks/network.yaml)", () => {
         votingPower,
       })),
     });
-    let err: unknown;
-    try {
-      flipRoles(flow, "dr");
-    } catch (e) {
-      err = e;
-    }
-    expect(err).to.be.instanceOf(ConfigError);
-    expect((err as ConfigError).problems[0]).to.include({ path: "credentialsSite" });
-    expect((err as ConfigError).problems[0].fix).to.match(
-      /add credentialsSite: <the current primary>/,
-    );
+    const err = flipError(flow, "dr");
+    expect(err.problems[0]).to.include({ path: "credentialsSite" });
+    expect(err.problems[0].fix).to.match(/add credentialsSite: <the current primary>/);
   });
 
   it("keeps the quoting style of the role scalars and flow mappings", () => {
@@ -130,14 +133,8 @@ describe("config flip (stacks/network.yaml)", () => {
       "    role: primary\n",
       "    role: >-\n      primary\n",
     );
-    let err: unknown;
-    try {
-      flipRoles(folded, "dr");
-    } catch (e) {
-      err = e;
-    }
-    expect(err).to.be.instanceOf(ConfigError);
-    expect((err as ConfigError).problems[0]).to.include({ path: "sites[0].role" });
+    const err = flipError(folded, "dr");
+    expect(err.problems[0]).to.include({ path: "sites[0].role" });
   });
 
   it("rejects the flip when the result breaks a topology rule, naming it", () => {
@@ -147,14 +144,8 @@ describe("config flip (stacks/network.yaml)", () => {
       .replace(/asia-southeast1-b/g, "europe-west1-c")
       .replace("region: asia-southeast1", "region: europe-west1");
     expect(() => parseNetwork(text)).to.not.throw();
-    let err: unknown;
-    try {
-      flipRoles(text, "dr");
-    } catch (e) {
-      err = e;
-    }
-    expect(err).to.be.instanceOf(ConfigError);
-    const p = (err as ConfigError).problems.find((x) => x.path === "sites[3].region");
+    const err = flipError(text, "dr");
+    const p = err.problems.find((x) => x.path === "sites[3].region");
     expect(p?.message).to.match(
       /after making dr primary: standby site asia is in the primary's region/,
     );

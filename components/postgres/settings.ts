@@ -4,7 +4,7 @@
  * Patroni documents. Pure; no Pulumi imports.
  */
 import { fieldPath, Problems } from "../topology/errors";
-import type { Network, Site } from "../topology/model";
+import { credentialsSite, type Network, type Site } from "../topology/model";
 import type { Shape } from "../topology/shape";
 import { DEFAULT_DNS_ZONE, PRIVATE_RANGES } from "../site/loadBalancer";
 
@@ -250,7 +250,7 @@ export function normalizePostgresSettings(
   };
   checkTiming(timing, path, problems);
   const primarySite = network.sites.find((s) => s.role === "primary");
-  const owner = network.credentialsSite ?? primarySite?.name ?? site.name;
+  const owner = credentialsSite(network).name;
   const dnsZone = r.dnsZone ?? DEFAULT_DNS_ZONE;
   return {
     scope,
