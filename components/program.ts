@@ -9,7 +9,8 @@ import { DrSite } from "./site/DrSite";
 import { ConfigError, Problems } from "./topology/errors";
 import { loadNetwork } from "./topology/load";
 import type { Network, Site } from "./topology/model";
-import { readSiteSettings, selectSite, type SiteSettings } from "./topology/siteConfig";
+import { readStackSettings } from "./settings";
+import { selectSite, type SiteSettings } from "./topology/siteConfig";
 
 export interface LoadedStack {
   readonly network: Network;
@@ -24,7 +25,7 @@ export function loadStackConfig(
   stackFile?: string,
 ): LoadedStack {
   const problems = new Problems(stackFile);
-  const settings = readSiteSettings(config, problems);
+  const settings = readStackSettings(config, problems);
   if (!settings) throw new ConfigError(problems.list, `${stackFile ?? "stack config"} is invalid`);
   const networkFile = path.resolve(projectDir, settings.network);
   let network: Network;

@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import * as fc from "fast-check";
-import { maxIntervalSeconds, parseCron, scheduleInterval } from "../components/backup/cron";
+import { maxIntervalSeconds, parseCron, scheduleInterval } from "../components/util/cron";
 import type { ResourceRecord } from "../planner/monitor";
 import { planStack, type StackPlan } from "../planner/plan";
 import { byType, one, planShipped, projectRoot } from "./support/project";

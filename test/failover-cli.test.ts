@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { flipRoles } from "../components/failover/flip";
+import { flipRoles } from "../failover/flip";
 import { projectRoot, runCli, shippedNetworkText, tempFile } from "./support/project";
 
 function noStackTrace(text: string): void {

@@ -3,8 +3,8 @@
  * by the network's credentials site, and stay the same in every site before and after a flip.
  */
 import { expect } from "chai";
-import { flipRoles } from "../components/failover/flip";
-import { swapHazards, resourceDiff } from "../components/failover/diff";
+import { flipRoles } from "../failover/flip";
+import { swapHazards, resourceDiff } from "../failover/diff";
 import { SECRET_KEYS } from "../components/postgres/workload";
 import { credentialsFromOutputs } from "../components/postgres/facts";
 import { planAll, type StackPlan } from "../planner/plan";

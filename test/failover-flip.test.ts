@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { flipRoles, standbysWithPostgres } from "../components/failover/flip";
-import { resourceDiff, unifiedDiff } from "../components/failover/diff";
+import { flipRoles, standbysWithPostgres } from "../failover/flip";
+import { resourceDiff, unifiedDiff } from "../failover/diff";
 import { ConfigError } from "../components/topology/errors";
 import { parseNetwork } from "../components/topology/load";
 import { shippedNetworkText } from "./support/project";

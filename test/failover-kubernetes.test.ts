@@ -17,9 +17,9 @@ import {
   type KubeSiteFacts,
   kubeSiteFacts,
   onPath,
-} from "../components/failover/kubernetes";
-import { PatroniDriver } from "../components/failover/patroni-driver";
-import { resolveDriverKind } from "../components/failover/select";
+} from "../failover/kubernetes";
+import { PatroniDriver } from "../failover/patroni-driver";
+import { resolveDriverKind } from "../failover/select";
 import { parseNetwork } from "../components/topology/load";
 import { projectRoot, shippedNetworkText } from "./support/project";
 

@@ -12,11 +12,11 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { flipRoles } from "../components/failover/flip";
-import { localConninfo, localDriver, type LocalSitesConfig } from "../components/failover/local";
-import { runFailback, runFailover, type SwapEnvironment } from "../components/failover/orchestrate";
-import { formatTimeline } from "../components/failover/report";
-import { PatroniApi } from "../components/failover/patroni";
+import { flipRoles } from "../failover/flip";
+import { localConninfo, localDriver, type LocalSitesConfig } from "../failover/local";
+import { runFailback, runFailover, type SwapEnvironment } from "../failover/orchestrate";
+import { formatTimeline } from "../failover/report";
+import { PatroniApi } from "../failover/patroni";
 import { runCli, shippedNetworkText } from "./support/project";
 
 const BIN = "/usr/lib/postgresql/15/bin";

@@ -1,14 +1,14 @@
 import { expect } from "chai";
 import { ConfigError } from "../components/topology/errors";
-import { MemoryDriver } from "../components/failover/memory";
+import { MemoryDriver } from "../failover/memory";
 import {
   runFailback,
   runFailover,
   type StepRecord,
   type SwapEnvironment,
-} from "../components/failover/orchestrate";
+} from "../failover/orchestrate";
 import { parseNetwork } from "../components/topology/load";
-import { watchReturningSite } from "../components/failover/watch";
+import { watchReturningSite } from "../failover/watch";
 import { shippedNetworkText } from "./support/project";
 
 function env(driver: MemoryDriver, text = shippedNetworkText()) {

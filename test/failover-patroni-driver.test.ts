@@ -8,16 +8,16 @@
 import { expect } from "chai";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { flipRoles } from "../components/failover/flip";
-import { runFailback, runFailover, type SwapEnvironment } from "../components/failover/orchestrate";
-import { PatroniDriver, type PatroniSiteAccess } from "../components/failover/patroni-driver";
+import { flipRoles } from "../failover/flip";
+import { runFailback, runFailover, type SwapEnvironment } from "../failover/orchestrate";
+import { PatroniDriver, type PatroniSiteAccess } from "../failover/patroni-driver";
 import {
   backupAgeSeconds,
   clusterView,
   leaderStatus,
   mergeConfig,
   standbyLag,
-} from "../components/failover/patroni";
+} from "../failover/patroni";
 import { shippedNetworkText } from "./support/project";
 
 interface Request {

@@ -13,7 +13,7 @@ import {
   renderPgBackRestConfig,
   sitePgBackRestSpec,
 } from "../components/postgres";
-import { siteLabels } from "../components/site/labels";
+import { siteLabels } from "../components/shared/labels";
 import { Problems } from "../components/topology/errors";
 import type { Network, Site } from "../components/topology/model";
 import { rule as encryption } from "../policies/rules/postgres/backup-encryption-on";

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import Ajv2020 from "ajv/dist/2020";
 import { parse } from "yaml";
 import { ConfigError } from "../components/topology/errors";
-import { SITE_CONFIG_KEYS } from "../components/topology/siteConfig";
+import { SITE_CONFIG_KEYS } from "../components/settings";
 import { readProject, readStackConfig } from "../planner/project";
 import { projectRoot, tempFile } from "./support/project";
 import { loadStackConfig } from "../components/program";

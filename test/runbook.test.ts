@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { flipRoles } from "../components/failover/flip";
-import { buildRunbooks, RUNBOOK_SCENARIOS } from "../components/failover/runbook";
+import { flipRoles } from "../failover/flip";
+import { buildRunbooks, RUNBOOK_SCENARIOS } from "../failover/runbook";
 import { parseNetwork } from "../components/topology/load";
 import { projectRoot, runCli, shippedNetworkText, tempFile } from "./support/project";
 import { runbookSites } from "../cli/commands/runbook";

@@ -1,7 +1,7 @@
-import { dryRun } from "../../components/failover/dryrun";
-import { prepareFailback, runFailback } from "../../components/failover/orchestrate";
-import { formatDryRun, formatStepLine } from "../../components/failover/report";
-import { createDriver, DRIVER_KINDS } from "../../components/failover/select";
+import { dryRun } from "../../failover/dryrun";
+import { prepareFailback, runFailback } from "../../failover/orchestrate";
+import { formatDryRun, formatStepLine } from "../../failover/report";
+import { createDriver, DRIVER_KINDS } from "../../failover/select";
 import { loadNetwork } from "../../components/topology/load";
 import { type Command, EXIT, oneOf, toJson, UsageError } from "../command";
 import {

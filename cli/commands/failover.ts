@@ -1,14 +1,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { dryRun } from "../../components/failover/dryrun";
-import { onPath } from "../../components/failover/kubernetes";
+import { dryRun } from "../../failover/dryrun";
+import { onPath } from "../../failover/kubernetes";
 import {
   prepareFailover,
   runFailover,
   type SwapReport,
-} from "../../components/failover/orchestrate";
-import { formatDryRun, formatStepLine, formatTimeline } from "../../components/failover/report";
-import { createDriver, DRIVER_KINDS, resolveDriverKind } from "../../components/failover/select";
+} from "../../failover/orchestrate";
+import { formatDryRun, formatStepLine, formatTimeline } from "../../failover/report";
+import { createDriver, DRIVER_KINDS, resolveDriverKind } from "../../failover/select";
 import { loadNetwork } from "../../components/topology/load";
 import {
   type Command,

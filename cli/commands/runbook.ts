@@ -5,10 +5,10 @@ import {
   RUNBOOK_SCENARIOS,
   type RunbookScenario,
   type RunbookSite,
-} from "../../components/failover/runbook";
+} from "../../failover/runbook";
 import { loadStackConfig } from "../../components/program";
 import { normalizePostgresSettings } from "../../components/postgres/settings";
-import { namespaceName } from "../../components/site/labels";
+import { namespaceName } from "../../components/shared/labels";
 import { Problems } from "../../components/topology/errors";
 import { loadNetwork } from "../../components/topology/load";
 import type { Network } from "../../components/topology/model";

@@ -3,7 +3,9 @@
  * component only turns these into resources; tests and policies read the same values.
  */
 import type { Input } from "@pulumi/pulumi";
-import type { Cloud } from "../topology/model";
+import type { StorageTarget } from "../storage/settings";
+
+export type { StorageTarget };
 import {
   renderCopyScript,
   renderKeysBackupScript,
@@ -14,14 +16,6 @@ import type { BackupSettings } from "./settings";
 import { DEFAULT_ROW_CHECKS, renderVerifyScript, type RowCheck } from "./verify";
 
 /** A bucket the jobs write to (names may be unknown until deployment: `T` is a Pulumi Input). */
-export interface StorageTarget<T = string> {
-  readonly cloud: Cloud;
-  readonly bucket: T;
-  readonly region: string;
-  /** AWS: KMS key ARN for SSE-KMS uploads. */
-  readonly kmsKeyArn?: T;
-}
-
 export interface PostgresSource {
   /** pgBackRest stanza (the Patroni scope). Default `pg-<network>`. */
   readonly stanza: string;

@@ -7,7 +7,11 @@
 import { Problems } from "../topology/errors";
 import type { Site } from "../topology/model";
 import type { Shape } from "../topology/shape";
-import { parseCron } from "./cron";
+import { parseCron } from "../util/cron";
+import { type CrossCloudCopy, gcpContinent, type GcpReplication } from "../storage/settings";
+
+export type { CrossCloudCopy, GcpReplication };
+export { gcpContinent };
 
 export const BACKUP_CONFIG_KEY = "backup";
 
@@ -41,17 +45,6 @@ export interface MinimumSizes {
   readonly redis: number;
   /** Default 64 bytes of key material (plaintext, before encryption): a validator key file is larger. */
   readonly keys: number;
-}
-
-export type GcpReplication = "dual-region" | "copy";
-
-export interface CrossCloudCopy {
-  /** The other cloud's storage: `s3` (AWS) or `gcs` (Google). */
-  readonly cloud: "aws" | "gcp";
-  /** Bucket name in the other cloud (created by the other cloud's stack or by hand). */
-  readonly bucket: string;
-  /** Region of that bucket (S3 needs it). Default: none (GCS does not). */
-  readonly region?: string;
 }
 
 export interface BackupSettings {
@@ -126,14 +119,6 @@ export const PAIRED_REGIONS: Readonly<Record<string, string>> = {
   "asia-east1": "asia-southeast1",
   "asia-northeast1": "asia-northeast2",
 };
-
-/** GCP multi-region a region belongs to (configurable dual-regions stay inside one). */
-export function gcpContinent(region: string): string | undefined {
-  if (region.startsWith("us-") || region.startsWith("northamerica-")) return "US";
-  if (region.startsWith("europe-")) return "EU";
-  if (region.startsWith("asia-")) return "ASIA";
-  return undefined;
-}
 
 // Cron syntax is checked by checkBackupConfig (parseCron), so every bad schedule is reported at once.
 const CRON: Shape = {

@@ -6,7 +6,7 @@ import type { Namespace } from "@pulumi/kubernetes/core/v1/namespace";
 import type { Provider } from "@pulumi/kubernetes/provider";
 import type * as pulumi from "@pulumi/pulumi";
 import { SiteAlerts } from "../monitoring/SiteAlerts";
-import { namespaceName, siteLabels } from "../site/labels";
+import { namespaceName, siteLabels } from "../shared/labels";
 import { DATA_DIR, TMP_DIR } from "../postgres/kubernetes";
 import type { PostgresFacts } from "../postgres/facts";
 import { BACKUP_TLS_SECRET } from "../postgres/tls";

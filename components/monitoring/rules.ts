@@ -14,7 +14,7 @@
  *   replication through stackdriver_exporter: `stackdriver_gcs_bucket_storage_googleapis_com_replication_turbo_max_delay`.
  */
 import { stringify } from "yaml";
-import { scheduleInterval } from "../backup/cron";
+import { scheduleInterval } from "../util/cron";
 
 export interface AlertRule {
   readonly alert: string;

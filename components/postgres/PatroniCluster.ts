@@ -17,7 +17,7 @@ import { RoleBinding } from "@pulumi/kubernetes/rbac/v1/roleBinding";
 import type * as k8s from "@pulumi/kubernetes/types/input";
 import * as pulumi from "@pulumi/pulumi";
 import { RandomPassword } from "@pulumi/random/randomPassword";
-import { siteLabels } from "../site/labels";
+import { siteLabels } from "../shared/labels";
 import type { Site } from "../topology/model";
 import {
   APP_DATABASE,

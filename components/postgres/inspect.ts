@@ -4,7 +4,7 @@
  * ConfigMap. Pure.
  */
 import { parse } from "yaml";
-import { LABEL_PREFIX } from "../site/labels";
+import { LABEL_PREFIX } from "../shared/labels";
 import { memoizeText } from "../util/memo";
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

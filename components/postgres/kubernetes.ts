@@ -181,4 +181,4 @@ export function patroniRbacRules(useEndpoints = true): CoreRule[] {
   ];
 }
 
-export { internalLoadBalancerAnnotations } from "../site/loadBalancer";
+export { internalLoadBalancerAnnotations } from "../shared/loadBalancer";

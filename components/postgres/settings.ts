@@ -6,7 +6,7 @@
 import { fieldPath, Problems } from "../topology/errors";
 import { credentialsSite, type Network, type Site } from "../topology/model";
 import type { Shape } from "../topology/shape";
-import { DEFAULT_DNS_ZONE, PRIVATE_RANGES } from "../site/loadBalancer";
+import { DEFAULT_DNS_ZONE, PRIVATE_RANGES } from "../shared/loadBalancer";
 
 /** Where pgBackRest keeps a site's repository (the site's backup bucket). */
 export interface BackupRepoArgs {

@@ -6,12 +6,12 @@ import { Service } from "@pulumi/kubernetes/core/v1/service";
 import { PodDisruptionBudget } from "@pulumi/kubernetes/policy/v1/podDisruptionBudget";
 import * as pulumi from "@pulumi/pulumi";
 import { RandomPassword } from "@pulumi/random/randomPassword";
-import { siteLabels } from "../site/labels";
+import { siteLabels } from "../shared/labels";
 import {
   DEFAULT_DNS_ZONE,
   internalLoadBalancerAnnotations,
   PRIVATE_RANGES,
-} from "../site/loadBalancer";
+} from "../shared/loadBalancer";
 import { credentialsSite, type Network, type Site } from "../topology/model";
 import { renderRedisConfig, renderSentinelConfig } from "./render";
 import { redisInitScript, REDIS_PORT, SENTINEL_PORT, sentinelInitScript, PATHS } from "./scripts";

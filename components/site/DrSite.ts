@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Network, Site } from "../topology/model";
 import type { SiteSettings } from "../topology/siteConfig";
 import { formatPercent, powerByRegion } from "../topology/voting";
-import { namespaceName, type NamespaceRole, namespaceRoles, siteLabels } from "./labels";
+import { namespaceName, type NamespaceRole, namespaceRoles, siteLabels } from "../shared/labels";
 import { RedisSentinel, type RedisFacts } from "../redis/RedisSentinel";
 import { normalizeRedisSettings } from "../redis/settings";
 import { PatroniCluster } from "../postgres/PatroniCluster";

@@ -1,2 +1,2 @@
 export * from "./DrSite";
-export * from "./labels";
+export * from "../shared/labels";

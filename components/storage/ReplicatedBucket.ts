@@ -23,9 +23,7 @@ import { BucketVersioning } from "@pulumi/aws/s3/bucketVersioning";
 import { Provider as GcpProvider } from "@pulumi/gcp/provider";
 import { Bucket as GcsBucket } from "@pulumi/gcp/storage/bucket";
 import * as pulumi from "@pulumi/pulumi";
-import type { StorageTarget } from "../backup/jobs";
-import type { BackupSettings } from "../backup/settings";
-import { gcpContinent } from "../backup/settings";
+import { type BucketSettings, gcpContinent, type StorageTarget } from "./settings";
 import type { Site } from "../topology/model";
 import {
   bucketNames,
@@ -42,7 +40,7 @@ export interface ReplicatedBucketArgs {
   /** Network name (part of the default bucket names). */
   readonly networkName: string;
   /** The site's `drstack:backup` settings (retention, replica region, GCP mode, CMEK, names). */
-  readonly settings: BackupSettings;
+  readonly settings: BucketSettings;
   /** Labels / tags on every bucket and key. */
   readonly labels: Readonly<Record<string, string>>;
 }

@@ -5,10 +5,6 @@
 import { Problems } from "./errors";
 import type { Network, Site } from "./model";
 import { checkShape, type Shape, suggest } from "./shape";
-import { checkRedisConfig, REDIS_SHAPE } from "../redis/settings";
-import { checkValidatorsConfig, VALIDATORS_SHAPE } from "../validators/settings";
-import { checkPostgresValue, POSTGRES_SHAPE } from "../postgres/settings";
-import { BACKUP_SHAPE, checkBackupConfig } from "../backup/settings";
 
 export interface SiteSettings {
   /** The site (from network.yaml) this stack deploys. Required. */
@@ -26,7 +22,7 @@ export interface SiteSettings {
   readonly structured: Readonly<Record<string, unknown>>;
 }
 
-interface KeySpec {
+export interface KeySpec {
   readonly description: string;
   /** For structured values (objects in the stack file): their shape, checked field by field. */
   readonly shape?: Shape;
@@ -37,8 +33,11 @@ interface KeySpec {
   readonly hint?: string;
 }
 
-/** Every `drstack:` config key a stack may set; later components add theirs here. */
-export const SITE_CONFIG_KEYS: Record<string, KeySpec> = {
+/**
+ * The `drstack:` keys every stack has, whatever it deploys. Each domain adds its own structured key
+ * (its shape and checks) in `components/settings.ts`; the topology knows shapes, not domains.
+ */
+export const BASE_CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
   site: { description: "Name of the site (from network.yaml) that this stack deploys." },
   network: { description: "Path of the network topology file.", default: "stacks/network.yaml" },
   kubeconfig: { description: "Kubeconfig path or contents for the site's cluster.", default: "" },
@@ -48,40 +47,17 @@ export const SITE_CONFIG_KEYS: Record<string, KeySpec> = {
     pattern: /^[a-z]([a-z0-9-]{0,40}[a-z0-9])?$/,
     hint: "use a DNS label of at most 42 characters, e.g. drstack",
   },
-  redis: {
-    description:
-      "Redis + Sentinel settings (JSON object; see docs/redis.md). Default: 1 master + 2 replicas, 3 sentinels.",
-    shape: REDIS_SHAPE,
-    check: checkRedisConfig,
-  },
-  validators: {
-    description:
-      "Validator settings (JSON object; see components/validators/settings.ts). Default: image cometbft/cometbft:v0.38.17, 500m CPU / 2Gi, 100Gi state, ClusterIP gateway, key Secret {validator}-keys.",
-    shape: VALIDATORS_SHAPE,
-    check: checkValidatorsConfig,
-  },
-  backup: {
-    description:
-      "Backups, bucket replication and retention (JSON object; see docs/backups.md). Default: 35-day retention, replica in the paired region, pgBackRest full weekly / diff daily / incr hourly.",
-    shape: BACKUP_SHAPE,
-    check: checkBackupConfig,
-  },
-  postgres: {
-    description:
-      "Patroni PostgreSQL settings (JSON object; see docs/postgres.md). Default: 3 members in a primary site, 2 in a standby; ttl 10, loopWait 2, retryTimeout 4; synchronous mode in the primary.",
-    shape: POSTGRES_SHAPE,
-    check: checkPostgresValue,
-  },
 };
 
 export const CONFIG_NAMESPACE = "drstack";
 
 /**
- * Reads the `drstack:` keys of a flat Pulumi config map (`{"drstack:site": "primary"}`), adding
- * problems for unknown keys, bad values and a missing site.
+ * Reads the `drstack:` keys of a flat Pulumi config map (`{"drstack:site": "primary"}`) against a
+ * key table, adding problems for unknown keys, bad values and a missing site.
  */
 export function readSiteSettings(
   config: Readonly<Record<string, string>>,
+  keys: Readonly<Record<string, KeySpec>>,
   problems: Problems,
 ): SiteSettings | undefined {
   const values: Record<string, string> = {};
@@ -91,15 +67,15 @@ export function readSiteSettings(
       ? fullKey.split(/:(.*)/s, 2)
       : [CONFIG_NAMESPACE, fullKey];
     if (ns !== CONFIG_NAMESPACE) continue;
-    const spec = SITE_CONFIG_KEYS[key];
+    const spec = keys[key];
     if (!spec) {
-      const s = suggest(key, Object.keys(SITE_CONFIG_KEYS));
+      const s = suggest(key, Object.keys(keys));
       problems.add(
         `config.${CONFIG_NAMESPACE}:${key}`,
         `unknown config key`,
         s
           ? `did you mean ${CONFIG_NAMESPACE}:${s}?`
-          : `known keys: ${Object.keys(SITE_CONFIG_KEYS).join(", ")}`,
+          : `known keys: ${Object.keys(keys).join(", ")}`,
       );
       continue;
     }
@@ -136,9 +112,9 @@ export function readSiteSettings(
   }
   return {
     site: values.site,
-    network: values.network || SITE_CONFIG_KEYS.network.default!,
+    network: values.network || BASE_CONFIG_KEYS.network.default!,
     kubeconfig: values.kubeconfig || undefined,
-    namespacePrefix: values.namespacePrefix || SITE_CONFIG_KEYS.namespacePrefix.default!,
+    namespacePrefix: values.namespacePrefix || BASE_CONFIG_KEYS.namespacePrefix.default!,
     structured,
   };
 }

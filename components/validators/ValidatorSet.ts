@@ -4,7 +4,7 @@ import { Service } from "@pulumi/kubernetes/core/v1/service";
 import { NetworkPolicy } from "@pulumi/kubernetes/networking/v1/networkPolicy";
 import { PodDisruptionBudget } from "@pulumi/kubernetes/policy/v1/podDisruptionBudget";
 import * as pulumi from "@pulumi/pulumi";
-import { siteLabels } from "../site/labels";
+import { siteLabels } from "../shared/labels";
 import type { Network, Site } from "../topology/model";
 import { VALIDATOR_COMPONENT } from "./labels";
 import {

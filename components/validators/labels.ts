@@ -2,7 +2,7 @@
  * Labels and annotations on validator workloads. Pure: the ValidatorSet writes them, the
  * policy rules read them (`single-signer`, `validators-per-site`, ...).
  */
-import { LABEL_PREFIX } from "../site/labels";
+import { LABEL_PREFIX } from "../shared/labels";
 
 export const VALIDATOR_COMPONENT = "validator";
 /** Label: the validator's name (one workload per validator). */

@@ -2,7 +2,7 @@
  * Pure rendering for the validators of one site: party hosting, each validator's configuration
  * document, labels, and the Kubernetes object specs the ValidatorSet turns into resources.
  */
-import { siteLabels } from "../site/labels";
+import { siteLabels } from "../shared/labels";
 import type { Network, Site, Validator } from "../topology/model";
 import {
   PARTIES_ANNOTATION,

@@ -1,13 +1,13 @@
 /**
  * `failback`: after a region failover (run first, as in `region-failover`), the old primary
  * site's members start again. They must come back as a standby cluster of the new primary and
- * never take a write: `drstack failback --site <old primary>` (components/failover, local driver)
+ * never take a write: `drstack failback --site <old primary>` (failover, local driver)
  * re-seeds them (pg_rewind where needed) and waits until they stream. Meanwhile a writer keeps
  * writing to whichever server takes writes, probes try to write on every old-primary member
  * directly, and the old site's roles are polled. Consumes the environment.
  */
 import * as fs from "node:fs";
-import { runFailback } from "../../components/failover/orchestrate";
+import { runFailback } from "../../failover/orchestrate";
 import type { DrillEnvironment } from "../environment";
 import { pgTarget, restPorts, startMember } from "../environment";
 import { clusterState, waitForCluster } from "../patroni";

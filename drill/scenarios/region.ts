@@ -1,7 +1,7 @@
 /**
  * `region-failover`: the primary site dies (every member kill -9'd at once). Once the drill sees
  * it unreachable (the decision), it runs the stack swap itself, `drstack failover --to <dr>
- * --force` (components/failover: preflight, fence, promote, flip the topology, verify writes) with
+ * --force` (failover: preflight, fence, promote, flip the topology, verify writes) with
  * the local site driver over this environment; its promotion removes `standby_cluster` from the
  * DR cluster's dynamic configuration. Clients list both sites' servers and take the read-write
  * one (libpq `target_session_attrs=read-write`), as a DNS switch would. RTO from the decision and
@@ -10,12 +10,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { localDriver, localSitesFromEndpoints } from "../../components/failover/local";
+import { localDriver, localSitesFromEndpoints } from "../../failover/local";
 import {
   runFailover,
   type SwapEnvironment,
   type SwapReport,
-} from "../../components/failover/orchestrate";
+} from "../../failover/orchestrate";
 import type { DrillEnvironment } from "../environment";
 import { killMember, pgTarget, restPorts, siteEndpoints } from "../environment";
 import { HOST } from "../layout";

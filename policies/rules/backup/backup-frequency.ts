@@ -4,7 +4,7 @@
  * checked (monthly or "31 February" schedules fail).
  */
 import { backupCronJobs, isBackupRole } from "../../../components/backup/inspect";
-import { cronGap } from "../../../components/backup/cron";
+import { cronGap } from "../../../components/util/cron";
 import { formatDuration } from "../../../components/topology/model";
 import { ruleConfig } from "../../lib/config";
 import type { DrStackRule } from "../../lib/rule";

@@ -1,6 +1,6 @@
 /** A stack that takes backups also proves they restore, on a schedule (at least weekly by default). */
 import { backupCronJobs, isBackupRole } from "../../../components/backup/inspect";
-import { scheduleInterval } from "../../../components/backup/cron";
+import { scheduleInterval } from "../../../components/util/cron";
 import { ruleConfig } from "../../lib/config";
 import type { DrStackRule } from "../../lib/rule";
 

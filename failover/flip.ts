@@ -7,9 +7,9 @@
  * Pure; reads the text with the `yaml` Document API (node source ranges).
  */
 import { isMap, isScalar, isSeq, type Node, type Pair, Scalar } from "yaml";
-import { ConfigError, type Problem } from "../topology/errors";
-import { lineOf, parseNetwork, parseYaml, type ParsedYaml } from "../topology/load";
-import { hasService, type Network, type Site } from "../topology/model";
+import { ConfigError, type Problem } from "../components/topology/errors";
+import { lineOf, parseNetwork, parseYaml, type ParsedYaml } from "../components/topology/load";
+import { hasService, type Network, type Site } from "../components/topology/model";
 
 export interface RoleEdit {
   /** Field path, e.g. `sites[1].role`. */

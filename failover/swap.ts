@@ -2,7 +2,7 @@
  * The failover steps (preflight, fence, catch-up, promote, flip-config, update-stack,
  * verify-writes) run against a driver; shared by `drstack failover` and the swap back.
  */
-import type { Network } from "../topology/model";
+import type { Network } from "../components/topology/model";
 import type { ActionResult, FenceResult, SiteProbe } from "./driver";
 import type { RoleFlip } from "./flip";
 import { decide, failoverChecks, type PreflightCheck } from "./preflight";

@@ -7,8 +7,8 @@
  * before the target is promoted; a returning site is made a standby before anything else and is
  * never promoted by a failback except through the explicit swap back, which demotes first.
  */
-import { parseNetwork } from "../topology/load";
-import { ConfigError } from "../topology/errors";
+import { parseNetwork } from "../components/topology/load";
+import { ConfigError } from "../components/topology/errors";
 import { flipRoles, type RoleFlip } from "./flip";
 import { failoverSteps, type PlannedStep } from "./steps";
 import { swapSteps, type SwapState } from "./swap";

@@ -15,7 +15,7 @@
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigError, type Problem } from "../topology/errors";
+import { ConfigError, type Problem } from "../components/topology/errors";
 import { PatroniApi, writeEtcdConfig } from "./patroni";
 import { PatroniDriver, type PatroniSiteAccess } from "./patroni-driver";
 

@@ -3,8 +3,8 @@
  * `kubernetes` when the Pulumi CLI is on PATH (the Automation API drives it); else none (only
  * `--dry-run` works, and the error says so).
  */
-import { ConfigError } from "../topology/errors";
-import type { Network } from "../topology/model";
+import { ConfigError } from "../components/topology/errors";
+import type { Network } from "../components/topology/model";
 import type { SiteDriver } from "./driver";
 import { kubernetesDriver, onPath } from "./kubernetes";
 import { localDriver, readLocalSites } from "./local";

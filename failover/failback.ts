@@ -3,8 +3,8 @@
  * current primary (fenced first if it still takes writes), and the optional planned swap back
  * demotes the current primary before promoting the returning site.
  */
-import { ConfigError } from "../topology/errors";
-import { parseNetwork } from "../topology/load";
+import { ConfigError } from "../components/topology/errors";
+import { parseNetwork } from "../components/topology/load";
 import type { Reseed, SiteProbe } from "./driver";
 import { flipRoles, type RoleFlip, standbysWithPostgres, targetProblems } from "./flip";
 import { failbackChecks } from "./preflight";

@@ -3,7 +3,7 @@
  * the declared `region` objective, which checks pass, and whether to proceed, refuse, or proceed
  * because `--force` was given (recording why).
  */
-import { formatDuration, type Objective } from "../topology/model";
+import { formatDuration, type Objective } from "../components/topology/model";
 import type { SiteProbe } from "./driver";
 
 export interface PreflightCheck {

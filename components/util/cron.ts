@@ -4,7 +4,7 @@
  * between two firings, which is what "at least weekly" means. Pure.
  */
 
-import { memoizeText } from "../util/memo";
+import { memoizeText } from "./memo";
 
 export interface Cron {
   readonly minutes: readonly number[];

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { planAll, type StackPlan } from "../../planner/plan";
+import { planAll, type StackPlan } from "../planner/plan";
 import { resourceDiff, type StackResourceDiff, swapHazards, unifiedDiff } from "./diff";
 import type { RoleEdit } from "./flip";
 import type { PlannedStep } from "./steps";

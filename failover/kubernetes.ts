@@ -20,19 +20,19 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadStackConfig } from "../program";
+import { loadStackConfig } from "../components/program";
 import {
   APP_DATABASE,
   CONFIG_DIR,
   PGBACKREST_FILE,
   POSTGRES_PORT,
   USERS,
-} from "../postgres/kubernetes";
-import { normalizePostgresSettings, type PostgresSettings } from "../postgres/settings";
-import { namespaceName } from "../site/labels";
-import { Problems } from "../topology/errors";
-import type { Network } from "../topology/model";
-import { listStacks, readProject, readStackConfig } from "../../planner/project";
+} from "../components/postgres/kubernetes";
+import { normalizePostgresSettings, type PostgresSettings } from "../components/postgres/settings";
+import { namespaceName } from "../components/shared/labels";
+import { Problems } from "../components/topology/errors";
+import type { Network } from "../components/topology/model";
+import { listStacks, readProject, readStackConfig } from "../planner/project";
 import type * as Automation from "@pulumi/pulumi/automation";
 import type { ActionResult } from "./driver";
 import { mergeConfig } from "./patroni";
