@@ -8,7 +8,14 @@ import { Problems } from "../topology/errors";
 import type { Site } from "../topology/model";
 import type { Shape } from "../topology/shape";
 import { parseCron } from "../util/cron";
-import { type CrossCloudCopy, gcpContinent, type GcpReplication } from "../storage/settings";
+import {
+  type CrossCloudCopy,
+  gcpContinent,
+  type GcpReplication,
+  IMMUTABILITY_SHAPE,
+  type ImmutabilitySettings,
+  immutabilitySettings,
+} from "../storage/settings";
 
 export type { CrossCloudCopy, GcpReplication };
 export { gcpContinent };
@@ -74,6 +81,8 @@ export interface BackupSettings {
   readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
   /** Optional copy to the other cloud. Default: none. */
   readonly crossCloud?: CrossCloudCopy;
+  /** Object Lock / soft delete and replica isolation (see `ImmutabilitySettings`). Default: governance lock for `retentionDays`, deletes not replicated. */
+  readonly immutability: ImmutabilitySettings;
 }
 
 export const DEFAULT_SCHEDULES: BackupSchedules = {
@@ -191,6 +200,7 @@ export const BACKUP_SHAPE: Shape = {
       },
     },
     serviceAccountAnnotations: { shape: { kind: "map", values: { kind: "string" } } },
+    immutability: { shape: IMMUTABILITY_SHAPE },
     crossCloud: {
       shape: {
         kind: "object",
@@ -302,5 +312,12 @@ export function backupSettings(site: Site, raw: unknown, problems: Problems): Ba
     keyRecipient: r.keyRecipient,
     serviceAccountAnnotations: r.serviceAccountAnnotations ?? {},
     crossCloud: r.crossCloud,
+    immutability: immutabilitySettings(
+      r.immutability,
+      site.cloud,
+      retentionDays,
+      `${key}.immutability`,
+      problems,
+    ),
   };
 }
