@@ -65,7 +65,7 @@ export interface BackupSettings {
   readonly replicaRegion: string;
   readonly schedules: BackupSchedules;
   readonly minBytes: MinimumSizes;
-  /** Where jobs push their metrics. Default `http://prometheus-pushgateway.monitoring.svc:9091`. */
+  /** Where jobs push their metrics. Default `http://drstack-pushgateway:9091` (the site's own, with basic auth). */
   readonly pushgateway: string;
   /** Image with bash, curl, jq, rclone, gpg, pgbackrest, redis-tools. Default `ghcr.io/drstack/backup-tools:1.0.0`. */
   readonly image: string;
@@ -103,7 +103,8 @@ export const DEFAULT_MIN_BYTES: MinimumSizes = {
   keys: 64,
 };
 export const DEFAULT_RETENTION_DAYS = 35;
-export const DEFAULT_PUSHGATEWAY = "http://prometheus-pushgateway.monitoring.svc:9091";
+/** The site's own Pushgateway (SiteMonitoring), in the jobs' namespace. */
+export const DEFAULT_PUSHGATEWAY = "http://drstack-pushgateway:9091";
 export const DEFAULT_IMAGE = "ghcr.io/drstack/backup-tools:1.0.0";
 
 /** Default replica region by site region: another region on the same continent (data residency). */

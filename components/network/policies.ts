@@ -204,7 +204,14 @@ export function backupNetworkSpec(a: BackupNetworkArgs): NetworkPolicySpec {
           ]
         : []),
       { to: cidrs(a.network.httpsEgressRanges), ports: tcp(443) },
-      { to: [namespaceNamed(a.network.monitoringNamespace)], ports: tcp(a.ports.pushgateway) },
+      // The site's Pushgateway beside the jobs, or one in the monitoring namespace.
+      {
+        to: [
+          { podSelector: { matchLabels: { "app.kubernetes.io/name": "pushgateway" } } },
+          namespaceNamed(a.network.monitoringNamespace),
+        ],
+        ports: tcp(a.ports.pushgateway),
+      },
     ],
   };
 }

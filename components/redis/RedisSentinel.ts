@@ -7,6 +7,7 @@ import { PodDisruptionBudget } from "@pulumi/kubernetes/policy/v1/podDisruptionB
 import * as pulumi from "@pulumi/pulumi";
 import { RandomPassword } from "@pulumi/random/randomPassword";
 import { NetworkPolicy } from "@pulumi/kubernetes/networking/v1/networkPolicy";
+import { REDIS_EXPORTER_PORT } from "../monitoring/scrape";
 import { redisNetworkSpec, sentinelNetworkSpec } from "../network/policies";
 import { DEFAULT_NETWORK, type NetworkSettings } from "../network/settings";
 import { backupNamespaceLabels, siteLabels } from "../shared/labels";
@@ -290,7 +291,7 @@ export class RedisSentinel extends pulumi.ComponentResource {
       sentinelLabels: sentinelSel,
       backupNamespaceLabels: backupNamespaceLabels(site),
       siteRanges: PRIVATE_RANGES,
-      ports: { redis: REDIS_PORT, sentinel: SENTINEL_PORT },
+      ports: { redis: REDIS_PORT, sentinel: SENTINEL_PORT, exporter: REDIS_EXPORTER_PORT },
       network: args.networkSettings ?? DEFAULT_NETWORK,
     };
     new NetworkPolicy(

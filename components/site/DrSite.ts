@@ -21,6 +21,7 @@ import {
   dnsEgressSpec,
 } from "../network/policies";
 import { normalizeNetworkSettings } from "../network/settings";
+import { SiteMonitoring } from "../monitoring/SiteMonitoring";
 import { patroniPodLabels } from "../postgres/kubernetes";
 import { PGBACKREST_TLS_PORT } from "../postgres/tls";
 import { REDIS_PORT } from "../redis/scripts";
@@ -242,6 +243,41 @@ export class DrSite extends pulumi.ComponentResource {
         { ...child, parent: this.namespaces.backup },
       );
     }
+
+    new SiteMonitoring(
+      `${name}-monitoring`,
+      {
+        provider: this.provider,
+        labels: siteLabels(site, "monitoring"),
+        monitoringNamespace: net.monitoringNamespace,
+        ...(this.namespaces.data
+          ? {
+              data: {
+                namespace: namespaceName(settings.namespacePrefix, "data"),
+                ...(this.postgres ? { patroni: patroniPodLabels(this.postgres.facts.scope) } : {}),
+                ...(this.redis
+                  ? { sentinels: { "app.kubernetes.io/name": "redis-sentinel" } }
+                  : {}),
+              },
+            }
+          : {}),
+        ...(this.namespaces.validators
+          ? { validators: { namespace: namespaceName(settings.namespacePrefix, "validators") } }
+          : {}),
+        ...(this.namespaces.backup
+          ? {
+              backup: {
+                namespace: this.namespaces.backup.metadata.name,
+                namespaceName: namespaceName(settings.namespacePrefix, "backup"),
+                ...(backups.bucket ? { bucket: backups.bucket } : {}),
+                serviceAccountAnnotations: backupSettings.serviceAccountAnnotations,
+                ...(backupSettings.gcpProject ? { gcpProject: backupSettings.gcpProject } : {}),
+              },
+            }
+          : {}),
+      },
+      { parent: this, dependsOn: Object.values(this.namespaces) },
+    );
 
     this.facts = {
       site: site.name,
