@@ -3,6 +3,7 @@
  * structured key, with its shape and cross-field checks. Domains add their key here.
  */
 import { BACKUP_SHAPE, checkBackupConfig } from "./backup/settings";
+import { NETWORK_SHAPE } from "./network/settings";
 import { checkPostgresValue, POSTGRES_SHAPE } from "./postgres/settings";
 import { checkRedisConfig, REDIS_SHAPE } from "./redis/settings";
 import type { Problems } from "./topology/errors";
@@ -39,6 +40,11 @@ export const SITE_CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
       "Patroni PostgreSQL settings (JSON object; see docs/postgres.md). Default: 3 members in a primary site, 2 in a standby; ttl 10, loopWait 2, retryTimeout 4; synchronous mode in the primary.",
     shape: POSTGRES_SHAPE,
     check: checkPostgresValue,
+  },
+  networkPolicy: {
+    description:
+      "What the NetworkPolicies allow beyond the cluster's pods (JSON object; see docs/network.md). Default: monitoring namespace `monitoring`, HTTPS egress to 0.0.0.0/0 (Kubernetes API, object store), no control-plane ranges.",
+    shape: NETWORK_SHAPE,
   },
 };
 

@@ -110,7 +110,7 @@ describe("backup: BackupSchedule CronJobs (planner records)", () => {
     expect(env).to.include({
       SITE: "primary",
       BUCKET: "example-network-primary-backups",
-      PUSHGATEWAY_URL: "http://prometheus-pushgateway.monitoring.svc:9091",
+      PUSHGATEWAY_URL: "http://drstack-pushgateway:9091",
       PGBACKREST_REPO1_TYPE: "s3",
       PGBACKREST_REPO1_S3_BUCKET: "example-network-primary-backups",
       PGBACKREST_REPO1_S3_REGION: "us-east-1",

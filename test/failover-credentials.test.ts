@@ -74,7 +74,12 @@ describe("credentials across a stack swap", function () {
       "primary-postgres-app-password",
       "primary-redis-password",
     ]);
-    expect(passwords(d)).to.deep.equal(["dr-postgres-backup-cipher"]);
+    // The standby generates no credential of the data: only its backup cipher and its
+    // Pushgateway's own password (site-local, nothing stored depends on it).
+    expect(passwords(d)).to.deep.equal([
+      "dr-monitoring-pushgateway-password",
+      "dr-postgres-backup-cipher",
+    ]);
     expect(roleSecret(d)).to.deep.equal(roleSecret(p));
     expect(redisPassword(d)).to.equal(redisPassword(p));
   });

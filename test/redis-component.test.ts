@@ -65,7 +65,7 @@ describe("RedisSentinel in the planned stacks", function () {
     const children = primary.resources.filter(
       (r) => r.parent === comp.urn && r.type.startsWith("kubernetes:"),
     );
-    expect(children).to.have.length(11);
+    expect(children).to.have.length(13); // 11 objects + the Redis and Sentinel NetworkPolicies
     const lb = one(primary, "kubernetes:core/v1:Service", "primary-redis-cross-site").inputs as Obj;
     expect(lb.spec.type).to.equal("LoadBalancer");
     expect(lb.spec.selector).to.deep.equal(

@@ -70,12 +70,13 @@ describe("storage: ReplicatedBucket on AWS (primary site, us-east-1)", () => {
     }
   });
 
-  it("replicates everything to the replica with RTC 15 min, metrics, delete markers and the replica's key", () => {
+  it("replicates everything but delete markers to the replica with RTC 15 min, metrics and the replica's key", () => {
     const [rep] = byType(plan, "aws:s3/bucketReplicationConfig:BucketReplicationConfig");
     expect(inputs(rep).bucket).to.equal(source);
     const [rule] = inputs(rep).rules;
     expect(rule.status).to.equal("Enabled");
-    expect(rule.deleteMarkerReplication).to.deep.equal({ status: "Enabled" });
+    expect(rule.deleteMarkerReplication).to.deep.equal({ status: "Disabled" });
+    expect(rule.destination).to.not.have.property("account");
     expect(rule.sourceSelectionCriteria.sseKmsEncryptedObjects).to.deep.equal({
       status: "Enabled",
     });

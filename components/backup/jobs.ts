@@ -3,6 +3,7 @@
  * component only turns these into resources; tests and policies read the same values.
  */
 import type { Input } from "@pulumi/pulumi";
+import { PUSHGATEWAY_AUTH_SECRET } from "../monitoring/scrape";
 import type { StorageTarget } from "../storage/settings";
 
 export type { StorageTarget };
@@ -166,6 +167,14 @@ export function pgbackrestRepoEnv(
 
 const HOUR = 3600;
 
+/** Credentials of the site's Pushgateway (SiteMonitoring's auth Secret in the backup namespace). */
+function pushgatewayAuthEnv(): JobEnv[] {
+  return [
+    { name: "PUSHGATEWAY_USER", secret: { name: PUSHGATEWAY_AUTH_SECRET, key: "username" } },
+    { name: "PUSHGATEWAY_PASSWORD", secret: { name: PUSHGATEWAY_AUTH_SECRET, key: "password" } },
+  ];
+}
+
 /** Every backup job the site needs, in a stable order. */
 export function planBackupJobs(input: JobPlanInput): BackupJob[] {
   const { settings: s, target, site } = input;
@@ -173,6 +182,7 @@ export function planBackupJobs(input: JobPlanInput): BackupJob[] {
     { name: "SITE", value: site },
     { name: "BUCKET", value: target.bucket as string },
     { name: "PUSHGATEWAY_URL", value: s.pushgateway },
+    ...pushgatewayAuthEnv(),
     { name: "SCRATCH_DIR", value: "/scratch" },
     { name: "HOME", value: "/scratch" },
     ...(rcloneEnv("backup", target) as JobEnv[]),

@@ -34,7 +34,10 @@ metrics_push() {
     cat > "$out.tmp" && mv -f "$out.tmp" "$out"
     return 0
   fi
-  curl -fsS --retry 3 --max-time 30 --data-binary @- \\
+  # The site's Pushgateway takes only authenticated pushes (PUSHGATEWAY_USER / _PASSWORD).
+  local auth=()
+  [ -n "\${PUSHGATEWAY_USER:-}" ] && auth=(-u "\${PUSHGATEWAY_USER}:\${PUSHGATEWAY_PASSWORD:-}")
+  curl -fsS --retry 3 --max-time 30 "\${auth[@]}" --data-binary @- \\
     "\${PUSHGATEWAY_URL%/}/metrics/job/${METRICS_JOB}/site/\${SITE}/kind/\${KIND}"
 }
 

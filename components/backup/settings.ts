@@ -8,7 +8,14 @@ import { Problems } from "../topology/errors";
 import type { Site } from "../topology/model";
 import type { Shape } from "../topology/shape";
 import { parseCron } from "../util/cron";
-import { type CrossCloudCopy, gcpContinent, type GcpReplication } from "../storage/settings";
+import {
+  type CrossCloudCopy,
+  gcpContinent,
+  type GcpReplication,
+  IMMUTABILITY_SHAPE,
+  type ImmutabilitySettings,
+  immutabilitySettings,
+} from "../storage/settings";
 
 export type { CrossCloudCopy, GcpReplication };
 export { gcpContinent };
@@ -58,7 +65,7 @@ export interface BackupSettings {
   readonly replicaRegion: string;
   readonly schedules: BackupSchedules;
   readonly minBytes: MinimumSizes;
-  /** Where jobs push their metrics. Default `http://prometheus-pushgateway.monitoring.svc:9091`. */
+  /** Where jobs push their metrics. Default `http://drstack-pushgateway:9091` (the site's own, with basic auth). */
   readonly pushgateway: string;
   /** Image with bash, curl, jq, rclone, gpg, pgbackrest, redis-tools. Default `ghcr.io/drstack/backup-tools:1.0.0`. */
   readonly image: string;
@@ -74,6 +81,8 @@ export interface BackupSettings {
   readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
   /** Optional copy to the other cloud. Default: none. */
   readonly crossCloud?: CrossCloudCopy;
+  /** Object Lock / soft delete and replica isolation (see `ImmutabilitySettings`). Default: governance lock for `retentionDays`, deletes not replicated. */
+  readonly immutability: ImmutabilitySettings;
 }
 
 export const DEFAULT_SCHEDULES: BackupSchedules = {
@@ -94,7 +103,8 @@ export const DEFAULT_MIN_BYTES: MinimumSizes = {
   keys: 64,
 };
 export const DEFAULT_RETENTION_DAYS = 35;
-export const DEFAULT_PUSHGATEWAY = "http://prometheus-pushgateway.monitoring.svc:9091";
+/** The site's own Pushgateway (SiteMonitoring), in the jobs' namespace. */
+export const DEFAULT_PUSHGATEWAY = "http://drstack-pushgateway:9091";
 export const DEFAULT_IMAGE = "ghcr.io/drstack/backup-tools:1.0.0";
 
 /** Default replica region by site region: another region on the same continent (data residency). */
@@ -191,6 +201,7 @@ export const BACKUP_SHAPE: Shape = {
       },
     },
     serviceAccountAnnotations: { shape: { kind: "map", values: { kind: "string" } } },
+    immutability: { shape: IMMUTABILITY_SHAPE },
     crossCloud: {
       shape: {
         kind: "object",
@@ -302,5 +313,12 @@ export function backupSettings(site: Site, raw: unknown, problems: Problems): Ba
     keyRecipient: r.keyRecipient,
     serviceAccountAnnotations: r.serviceAccountAnnotations ?? {},
     crossCloud: r.crossCloud,
+    immutability: immutabilitySettings(
+      r.immutability,
+      site.cloud,
+      retentionDays,
+      `${key}.immutability`,
+      problems,
+    ),
   };
 }

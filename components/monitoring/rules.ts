@@ -1,17 +1,20 @@
 /**
- * The site's alerting rules, rendered by a pure function (annotations use only `$labels`, so tests
+ * The site's alerting rules, rendered by a pure function. Every metric has a source the stack
+ * deploys (components/monitoring/scrape.ts METRIC_SOURCES), and the data alerts also fire when
+ * their metrics are absent (`or absent(...)`): a dead exporter is not a healthy cluster.
+ * Rendered (annotations use only `$labels`, so tests
  * can predict them) (the PrometheusRule's spec, and the YAML
  * `promtool check rules` / `promtool test rules` read). Metric sources:
- * - backup jobs (this repo): `backup_last_success_timestamp_seconds`, `backup_last_failure_timestamp_seconds`,
+ * - backup jobs (this repo), pushed to the site's Pushgateway (basic auth): `backup_last_success_timestamp_seconds`, `backup_last_failure_timestamp_seconds`,
  *   `backup_size_bytes`, `backup_restore_verification_success`, `backup_restore_verification_last_run_timestamp_seconds`
- *   (labels `site`, `kind` / `check`), pushed to the Pushgateway (scrape it with `honor_labels: true`);
+ *   (labels `site`, `kind` / `check`); its ServiceMonitor scrapes with `honorLabels: true`;
  * - Patroni's REST API `/metrics`: `patroni_primary`, `patroni_standby_leader`, `patroni_xlog_location`,
  *   `patroni_xlog_replayed_location`, `patroni_xlog_replayed_timestamp` (label `scope`);
- * - redis_exporter against Sentinel: `redis_sentinel_master_ckquorum_status`, `redis_sentinel_master_ok_sentinels`;
- * - the scrape of the validators: `up`;
- * - S3 replication through cloudwatch_exporter: `aws_s3_replication_latency_maximum`
+ * - redis_exporter beside each Sentinel: `redis_sentinel_master_ckquorum_status`, `redis_sentinel_master_ok_sentinels`;
+ * - the validators' PodMonitor (CometBFT's Prometheus port): `up`;
+ * - S3 replication through the stack's cloudwatch_exporter: `aws_s3_replication_latency_maximum`
  *   (CloudWatch `ReplicationLatency`, dimensions source_bucket/destination_bucket/rule_id); GCS turbo
- *   replication through stackdriver_exporter: `stackdriver_gcs_bucket_storage_googleapis_com_replication_turbo_max_delay`.
+ *   replication through the stack's stackdriver_exporter: `stackdriver_gcs_bucket_storage_googleapis_com_replication_turbo_max_delay`.
  */
 import { stringify } from "yaml";
 import { scheduleInterval } from "../util/cron";
@@ -179,7 +182,7 @@ export function renderAlertRules(o: AlertOptions): RuleGroup[] {
       ),
       rule(
         "RestoreVerificationStale",
-        `time() - max by (site) (backup_restore_verification_last_run_timestamp_seconds{${site}}) > ${ageThreshold(o.verifySchedule)}`,
+        `(time() - max by (site) (backup_restore_verification_last_run_timestamp_seconds{${site}}) > ${ageThreshold(o.verifySchedule)}) or absent(backup_restore_verification_last_run_timestamp_seconds{${site}})`,
         "15m",
         "warning",
         "Restore verification has not run on site {{ $labels.site }}",
@@ -195,7 +198,7 @@ export function renderAlertRules(o: AlertOptions): RuleGroup[] {
     data.push(
       rule(
         "PostgresReplicationLag",
-        `(time() - patroni_xlog_replayed_timestamp > ${lag} and patroni_xlog_replayed_timestamp > 0) and (max by (scope) (patroni_xlog_location) - on (scope) group_right () patroni_xlog_replayed_location > 0)`,
+        `((time() - patroni_xlog_replayed_timestamp > ${lag} and patroni_xlog_replayed_timestamp > 0) and (max by (scope) (patroni_xlog_location) - on (scope) group_right () patroni_xlog_replayed_location > 0)) or absent(patroni_xlog_location)`,
         "2m",
         "critical",
         "PostgreSQL replica {{ $labels.instance }} of {{ $labels.scope }} lags",
@@ -203,7 +206,7 @@ export function renderAlertRules(o: AlertOptions): RuleGroup[] {
       ),
       rule(
         "PatroniNoLeader",
-        `max by (scope) (patroni_primary + patroni_standby_leader) < 1`,
+        `(max by (scope) (patroni_primary + patroni_standby_leader) < 1) or absent(patroni_primary)`,
         "1m",
         "critical",
         "Patroni cluster {{ $labels.scope }} has no leader",
@@ -215,7 +218,7 @@ export function renderAlertRules(o: AlertOptions): RuleGroup[] {
     data.push(
       rule(
         "SentinelQuorumLost",
-        `(max by (master_name) (redis_sentinel_master_ckquorum_status) == 0) or (max by (master_name) (redis_sentinel_master_ok_sentinels) < ${o.sentinelQuorum ?? 2})`,
+        `(max by (master_name) (redis_sentinel_master_ckquorum_status) == 0) or (max by (master_name) (redis_sentinel_master_ok_sentinels) < ${o.sentinelQuorum ?? 2}) or absent(redis_sentinel_master_ok_sentinels)`,
         "1m",
         "critical",
         "Redis Sentinel quorum lost for {{ $labels.master_name }}",
@@ -227,7 +230,7 @@ export function renderAlertRules(o: AlertOptions): RuleGroup[] {
     data.push(
       rule(
         "ValidatorDown",
-        `up{${o.validatorSelector ?? 'namespace="drstack-validators"'}} == 0`,
+        `(up{${o.validatorSelector ?? 'namespace="drstack-validators"'}} == 0) or absent(up{${o.validatorSelector ?? 'namespace="drstack-validators"'}})`,
         "2m",
         "critical",
         "Validator {{ $labels.instance }} is down",

@@ -17,7 +17,9 @@ import { RoleBinding } from "@pulumi/kubernetes/rbac/v1/roleBinding";
 import type * as k8s from "@pulumi/kubernetes/types/input";
 import * as pulumi from "@pulumi/pulumi";
 import { RandomPassword } from "@pulumi/random/randomPassword";
-import { siteLabels } from "../shared/labels";
+import { postgresNetworkSpec } from "../network/policies";
+import { DEFAULT_NETWORK, type NetworkSettings } from "../network/settings";
+import { backupNamespaceLabels, siteLabels } from "../shared/labels";
 import type { Site } from "../topology/model";
 import {
   APP_DATABASE,
@@ -66,17 +68,11 @@ export interface PatroniClusterArgs {
   readonly backup?: BackupRepoArgs;
   /** Annotations of the ServiceAccount (IRSA role / GKE workload identity for the bucket). Default none. */
   readonly serviceAccountAnnotations?: Readonly<Record<string, string>>;
+  /** What the NetworkPolicy lets in and out beyond the cluster's pods (`drstack:networkPolicy`). Default {@link DEFAULT_NETWORK}. */
+  readonly network?: NetworkSettings;
 }
 
-/** Labels of the site's backup namespace (DrSite's `siteLabels(site, "backup")`), for the NetworkPolicy. */
-export function backupNamespaceLabels(site: Site): Record<string, string> {
-  const l = siteLabels(site, "backup");
-  return {
-    "app.kubernetes.io/part-of": l["app.kubernetes.io/part-of"],
-    "app.kubernetes.io/component": l["app.kubernetes.io/component"],
-    "drstack.io/site": l["drstack.io/site"],
-  };
-}
+export { backupNamespaceLabels };
 
 export class PatroniCluster extends pulumi.ComponentResource {
   /** Stack output of the site: endpoint, repository, and (secret) credentials. */
@@ -297,28 +293,23 @@ export class PatroniCluster extends pulumi.ComponentResource {
       child,
     );
 
-    // Port 8432 (pgBackRest) only from the site's backup namespace; PostgreSQL and Patroni's
-    // REST API stay open as before (this policy must not cut replication or scraping).
+    // The namespace denies everything by default (DrSite); this is every way in and out of the
+    // Patroni pods (components/network/policies.ts).
     new NetworkPolicy(
       `${name}-netpol`,
       {
-        metadata: meta(`${scope}-pgbackrest`),
-        spec: {
-          podSelector: { matchLabels: patroniPodLabels(scope) },
-          policyTypes: ["Ingress"],
-          ingress: [
-            {
-              ports: [
-                { protocol: "TCP", port: POSTGRES_PORT },
-                { protocol: "TCP", port: PATRONI_PORT },
-              ],
-            },
-            {
-              from: [{ namespaceSelector: { matchLabels: backupNamespaceLabels(site) } }],
-              ports: [{ protocol: "TCP", port: PGBACKREST_TLS_PORT }],
-            },
-          ],
-        },
+        metadata: meta(`${scope}-network`),
+        spec: postgresNetworkSpec({
+          podLabels: patroniPodLabels(scope),
+          backupNamespaceLabels: backupNamespaceLabels(site),
+          siteRanges: settings.replicationSourceRanges,
+          ports: {
+            postgres: POSTGRES_PORT,
+            patroni: PATRONI_PORT,
+            pgbackrest: PGBACKREST_TLS_PORT,
+          },
+          network: args.network ?? DEFAULT_NETWORK,
+        }) as never,
       },
       child,
     );

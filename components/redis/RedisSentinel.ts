@@ -6,7 +6,11 @@ import { Service } from "@pulumi/kubernetes/core/v1/service";
 import { PodDisruptionBudget } from "@pulumi/kubernetes/policy/v1/podDisruptionBudget";
 import * as pulumi from "@pulumi/pulumi";
 import { RandomPassword } from "@pulumi/random/randomPassword";
-import { siteLabels } from "../shared/labels";
+import { NetworkPolicy } from "@pulumi/kubernetes/networking/v1/networkPolicy";
+import { REDIS_EXPORTER_PORT } from "../monitoring/scrape";
+import { redisNetworkSpec, sentinelNetworkSpec } from "../network/policies";
+import { DEFAULT_NETWORK, type NetworkSettings } from "../network/settings";
+import { backupNamespaceLabels, siteLabels } from "../shared/labels";
 import {
   DEFAULT_DNS_ZONE,
   internalLoadBalancerAnnotations,
@@ -33,6 +37,8 @@ export interface RedisSentinelArgs {
   readonly namespace: string;
   /** Base name of the Kubernetes objects. Default `redis`. */
   readonly objectName?: string;
+  /** What the NetworkPolicies let in and out beyond the cluster's pods (`drstack:networkPolicy`). Default {@link DEFAULT_NETWORK}. */
+  readonly networkSettings?: NetworkSettings;
 }
 
 /** What a site exports about its Redis (a stack output; standby sites read it). */
@@ -274,6 +280,33 @@ export class RedisSentinel extends pulumi.ComponentResource {
       {
         metadata: { name: names.sentinel, namespace, labels: sentinelLabels },
         spec: { minAvailable: settings.quorum, selector: { matchLabels: sentinelSel } },
+      },
+      child,
+    );
+
+    // The namespace denies everything by default (DrSite); these are every way in and out of the
+    // Redis and Sentinel pods (components/network/policies.ts).
+    const netArgs = {
+      redisLabels: redisSel,
+      sentinelLabels: sentinelSel,
+      backupNamespaceLabels: backupNamespaceLabels(site),
+      siteRanges: PRIVATE_RANGES,
+      ports: { redis: REDIS_PORT, sentinel: SENTINEL_PORT, exporter: REDIS_EXPORTER_PORT },
+      network: args.networkSettings ?? DEFAULT_NETWORK,
+    };
+    new NetworkPolicy(
+      `${name}-redis-netpol`,
+      {
+        metadata: { name: `${names.redis}-network`, namespace, labels: redisLabels },
+        spec: redisNetworkSpec(netArgs) as never,
+      },
+      child,
+    );
+    new NetworkPolicy(
+      `${name}-sentinel-netpol`,
+      {
+        metadata: { name: `${names.sentinel}-network`, namespace, labels: sentinelLabels },
+        spec: sentinelNetworkSpec(netArgs) as never,
       },
       child,
     );

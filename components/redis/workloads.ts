@@ -3,6 +3,7 @@
  * restricted security context, zone spread, probes and the init container that writes a
  * writable config. Values that are Outputs (namespace) are passed through untouched.
  */
+import { REDIS_EXPORTER_IMAGE, REDIS_EXPORTER_PORT } from "../monitoring/scrape";
 import type * as pulumi from "@pulumi/pulumi";
 import { PATHS, REDIS_PORT, SENTINEL_PORT } from "./scripts";
 import type { ComputeResources, RedisSettings } from "./settings";
@@ -251,6 +252,19 @@ export function sentinelStatefulSetSpec(a: PodTemplateArgs): Record<string, unkn
               { name: "run", mountPath: PATHS.run },
               { name: "tmp", mountPath: "/tmp" },
             ],
+          },
+          // Sentinel's view (quorum, known sentinels and replicas) as Prometheus metrics:
+          // redis_exporter recognises a Sentinel and exports redis_sentinel_*.
+          {
+            name: "exporter",
+            image: REDIS_EXPORTER_IMAGE,
+            env: [
+              { name: "REDIS_ADDR", value: `redis://localhost:${SENTINEL_PORT}` },
+              ...passwordEnv(names.secret).filter((e) => e.name === "REDIS_PASSWORD"),
+            ],
+            ports: [{ name: "metrics", containerPort: REDIS_EXPORTER_PORT }],
+            securityContext: containerSecurityContext,
+            resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
           },
         ],
         volumes: [

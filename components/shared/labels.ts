@@ -29,3 +29,13 @@ export function namespaceRoles(site: Site): NamespaceRole[] {
 export function namespaceName(prefix: string, role: NamespaceRole): string {
   return `${prefix}-${role}`;
 }
+
+/** Labels of the site's backup namespace (DrSite's `siteLabels(site, "backup")`), for NetworkPolicies. */
+export function backupNamespaceLabels(site: Site): Record<string, string> {
+  const l = siteLabels(site, "backup");
+  return {
+    "app.kubernetes.io/part-of": l["app.kubernetes.io/part-of"],
+    "app.kubernetes.io/component": l["app.kubernetes.io/component"],
+    "drstack.io/site": l["drstack.io/site"],
+  };
+}

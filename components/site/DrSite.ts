@@ -1,5 +1,6 @@
 import { Provider } from "@pulumi/kubernetes/provider";
 import { ConfigMap } from "@pulumi/kubernetes/core/v1/configMap";
+import { NetworkPolicy } from "@pulumi/kubernetes/networking/v1/networkPolicy";
 import { Namespace } from "@pulumi/kubernetes/core/v1/namespace";
 import * as pulumi from "@pulumi/pulumi";
 import type { Network, Site } from "../topology/model";
@@ -12,6 +13,18 @@ import { PatroniCluster } from "../postgres/PatroniCluster";
 import type { PostgresFacts } from "../postgres/facts";
 import { normalizePostgresSettings } from "../postgres/settings";
 import { Problems } from "../topology/errors";
+import {
+  backupNetworkSpec,
+  DEFAULT_DENY_NAME,
+  defaultDenySpec,
+  DNS_POLICY_NAME,
+  dnsEgressSpec,
+} from "../network/policies";
+import { normalizeNetworkSettings } from "../network/settings";
+import { SiteMonitoring } from "../monitoring/SiteMonitoring";
+import { patroniPodLabels } from "../postgres/kubernetes";
+import { PGBACKREST_TLS_PORT } from "../postgres/tls";
+import { REDIS_PORT } from "../redis/scripts";
 import { normalizeValidatorSettings } from "../validators/settings";
 import { type ValidatorFacts, ValidatorSet } from "../validators/ValidatorSet";
 import { buildSiteProtection, type SiteBackupFacts, siteBackupSettings } from "../backup/site";
@@ -94,6 +107,29 @@ export class DrSite extends pulumi.ComponentResource {
       );
     }
 
+    // Every namespace denies all ingress and egress; each component adds the allows it needs.
+    const net = normalizeNetworkSettings(settings.structured.networkPolicy);
+    for (const role of namespaceRoles(site)) {
+      const ns = this.namespaces[role]!;
+      for (const [suffix, policyName, spec] of [
+        ["default-deny", DEFAULT_DENY_NAME, defaultDenySpec()],
+        ["dns", DNS_POLICY_NAME, dnsEgressSpec()],
+      ] as const) {
+        new NetworkPolicy(
+          `${name}-ns-${role}-${suffix}`,
+          {
+            metadata: {
+              name: policyName,
+              namespace: ns.metadata.name,
+              labels: siteLabels(site, role),
+            },
+            spec: spec as never,
+          },
+          { ...child, parent: ns },
+        );
+      }
+    }
+
     const system = this.namespaces.system!;
     const topologyName = "drstack-topology";
     this.topology = new ConfigMap(
@@ -137,6 +173,7 @@ export class DrSite extends pulumi.ComponentResource {
           site,
           settings: redisSettings,
           namespace: namespaceName(settings.namespacePrefix, "data"),
+          networkSettings: net,
         },
         { ...child, dependsOn: [this.namespaces.data!] },
       );
@@ -153,7 +190,12 @@ export class DrSite extends pulumi.ComponentResource {
       pgProblems.throwIfAny("drstack:postgres is invalid");
       this.postgres = new PatroniCluster(
         `${name}-postgres`,
-        { site, settings: pgSettings, namespace: this.namespaces.data!.metadata.name },
+        {
+          site,
+          settings: pgSettings,
+          namespace: this.namespaces.data!.metadata.name,
+          network: net,
+        },
         { ...child, dependsOn: [this.namespaces.data!] },
       );
     }
@@ -173,6 +215,70 @@ export class DrSite extends pulumi.ComponentResource {
       this,
     );
 
+    if (this.namespaces.backup) {
+      new NetworkPolicy(
+        `${name}-backup-netpol`,
+        {
+          metadata: {
+            name: "drstack-backup-jobs",
+            namespace: this.namespaces.backup.metadata.name,
+            labels: siteLabels(site, "backup"),
+          },
+          spec: backupNetworkSpec({
+            ...(this.namespaces.data
+              ? { dataNamespace: namespaceName(settings.namespacePrefix, "data") }
+              : {}),
+            ...(this.postgres
+              ? { postgresPodLabels: patroniPodLabels(this.postgres.facts.scope) }
+              : {}),
+            ...(this.redis ? { redisLabels: { "app.kubernetes.io/name": "redis" } } : {}),
+            ports: {
+              pgbackrest: PGBACKREST_TLS_PORT,
+              redis: REDIS_PORT,
+              pushgateway: urlPort(backupSettings.pushgateway, 9091),
+            },
+            network: net,
+          }) as never,
+        },
+        { ...child, parent: this.namespaces.backup },
+      );
+    }
+
+    new SiteMonitoring(
+      `${name}-monitoring`,
+      {
+        provider: this.provider,
+        labels: siteLabels(site, "monitoring"),
+        monitoringNamespace: net.monitoringNamespace,
+        ...(this.namespaces.data
+          ? {
+              data: {
+                namespace: namespaceName(settings.namespacePrefix, "data"),
+                ...(this.postgres ? { patroni: patroniPodLabels(this.postgres.facts.scope) } : {}),
+                ...(this.redis
+                  ? { sentinels: { "app.kubernetes.io/name": "redis-sentinel" } }
+                  : {}),
+              },
+            }
+          : {}),
+        ...(this.namespaces.validators
+          ? { validators: { namespace: namespaceName(settings.namespacePrefix, "validators") } }
+          : {}),
+        ...(this.namespaces.backup
+          ? {
+              backup: {
+                namespace: this.namespaces.backup.metadata.name,
+                namespaceName: namespaceName(settings.namespacePrefix, "backup"),
+                ...(backups.bucket ? { bucket: backups.bucket } : {}),
+                serviceAccountAnnotations: backupSettings.serviceAccountAnnotations,
+                ...(backupSettings.gcpProject ? { gcpProject: backupSettings.gcpProject } : {}),
+              },
+            }
+          : {}),
+      },
+      { parent: this, dependsOn: Object.values(this.namespaces) },
+    );
+
     this.facts = {
       site: site.name,
       role: site.role,
@@ -190,6 +296,15 @@ export class DrSite extends pulumi.ComponentResource {
       backups,
     };
     this.registerOutputs({ facts: this.facts });
+  }
+}
+
+function urlPort(url: string, fallback: number): number {
+  try {
+    const u = new URL(url);
+    return u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
+  } catch {
+    return fallback;
   }
 }
 

@@ -1,12 +1,15 @@
 /**
  * `drstack:storage:ReplicatedBucket`: the site's backup bucket and its copy in another region.
  * - AWS: bucket in the site's region and a replica bucket in `replicaRegion` (the v7 `region`
- *   input, one explicit provider), versioning, SSE-KMS with a key per region, replication with
- *   Replication Time Control and metrics and delete-marker replication, lifecycle, public access
- *   block, TLS-only bucket policy, a least-privilege replication role.
+ *   input, one explicit provider), versioning, Object Lock (default retention, governance or
+ *   compliance), SSE-KMS with a protected key per region, replication with Replication Time
+ *   Control and metrics (delete markers not replicated unless asked), lifecycle, public access
+ *   block, TLS-only bucket policy, a least-privilege replication role; optionally the replica and
+ *   its key in another account (created through a role there, key policy not shared).
  * - GCP: a dual-region bucket with turbo replication, or (`gcpReplication: copy`) a bucket per
- *   region and a copy job; uniform access, public access prevention, versioning, soft delete,
- *   lifecycle, optional CMEK.
+ *   region (the replica optionally in another project) and a copy job; uniform access, public
+ *   access prevention, versioning, soft delete for the immutability window, lifecycle, optional
+ *   CMEK.
  * Policy documents, rules and names come from `./plan` (pure).
  */
 import { Provider as AwsProvider } from "@pulumi/aws/provider";
@@ -15,6 +18,7 @@ import { RolePolicy } from "@pulumi/aws/iam/rolePolicy";
 import { Key } from "@pulumi/aws/kms/key";
 import { Bucket as S3Bucket } from "@pulumi/aws/s3/bucket";
 import { BucketLifecycleConfiguration } from "@pulumi/aws/s3/bucketLifecycleConfiguration";
+import { BucketObjectLockConfiguration } from "@pulumi/aws/s3/bucketObjectLockConfiguration";
 import { BucketPolicy } from "@pulumi/aws/s3/bucketPolicy";
 import { BucketPublicAccessBlock } from "@pulumi/aws/s3/bucketPublicAccessBlock";
 import { BucketReplicationConfig } from "@pulumi/aws/s3/bucketReplicationConfig";
@@ -28,11 +32,15 @@ import type { Site } from "../topology/model";
 import {
   bucketNames,
   gcsBucketSettings,
+  replicaBucketStatements,
+  replicaKeyPolicy,
   replicationRolePolicy,
   S3_ASSUME_ROLE_POLICY,
   s3LifecycleRules,
+  s3ObjectLockRule,
   s3ReplicationRule,
   tlsOnlyBucketPolicy,
+  withStatements,
 } from "./plan";
 
 export interface ReplicatedBucketArgs {
@@ -106,21 +114,46 @@ export class ReplicatedBucket extends pulumi.ComponentResource {
     names: { primary: string; replica: string },
   ): StorageTarget<pulumi.Input<string>> {
     const { site, settings: s } = args;
+    const im = s.immutability;
     const tags = { ...args.labels };
     const provider = new AwsProvider(
       `${name}-aws`,
       { region: site.region as never, defaultTags: { tags } },
       { parent: this },
     );
-    const child = { parent: this, provider };
+    // A replica in another account is created through a role of that account, so a credential of
+    // the site's account can neither delete it nor use its key.
+    const replicaProvider = im.replicaAccount
+      ? new AwsProvider(
+          `${name}-replica-aws`,
+          {
+            region: s.replicaRegion as never,
+            defaultTags: { tags },
+            assumeRoles: [{ roleArn: im.replicaAccount.roleArn, sessionName: "drstack-replica" }],
+          },
+          { parent: this },
+        )
+      : provider;
+    const providers = { primary: provider, replica: replicaProvider };
     const regions = { primary: site.region, replica: s.replicaRegion };
+    const role = new Role(
+      `${name}-replication-role`,
+      {
+        assumeRolePolicy: JSON.stringify(S3_ASSUME_ROLE_POLICY),
+        description: `S3 replication of ${names.primary}`,
+      },
+      { parent: this, provider },
+    );
     const keys = {} as Record<"primary" | "replica", Key>;
     const buckets = {} as Record<"primary" | "replica", S3Bucket>;
     const versionings: BucketVersioning[] = [];
+    const lock = s3ObjectLockRule(im);
     for (const which of ["primary", "replica"] as const) {
       const suffix = which === "primary" ? "" : "-replica";
       const region = regions[which];
       const bucketName = names[which];
+      const child = { parent: this, provider: providers[which] };
+      const crossAccount = which === "replica" && im.replicaAccount;
       keys[which] = new Key(
         `${name}${suffix}-key`,
         {
@@ -128,24 +161,38 @@ export class ReplicatedBucket extends pulumi.ComponentResource {
           description: `drstack backups of site ${site.name} (${bucketName})`,
           enableKeyRotation: true,
           deletionWindowInDays: 30,
+          ...(crossAccount
+            ? {
+                policy: role.arn.apply((roleArn) =>
+                  JSON.stringify(replicaKeyPolicy(im.replicaAccount!.accountId, roleArn, region)),
+                ),
+              }
+            : {}),
         },
-        child,
+        // Losing the key loses every backup it encrypts.
+        { ...child, protect: true },
       );
       const bucket = new S3Bucket(
         `${name}${suffix}-bucket`,
-        { region, bucket: bucketName, forceDestroy: false },
+        { region, bucket: bucketName, forceDestroy: false, objectLockEnabled: lock !== undefined },
         { ...child, protect: true },
       );
       buckets[which] = bucket;
       const b = { region, bucket: bucket.bucket };
       const deps = { ...child, parent: bucket };
-      versionings.push(
-        new BucketVersioning(
-          `${name}${suffix}-versioning`,
-          { ...b, versioningConfiguration: { status: "Enabled" } },
-          deps,
-        ),
+      const versioning = new BucketVersioning(
+        `${name}${suffix}-versioning`,
+        { ...b, versioningConfiguration: { status: "Enabled" } },
+        deps,
       );
+      versionings.push(versioning);
+      if (lock) {
+        new BucketObjectLockConfiguration(
+          `${name}${suffix}-object-lock`,
+          { ...b, objectLockEnabled: "Enabled", rule: lock as never },
+          { ...deps, dependsOn: [versioning] },
+        );
+      }
       new BucketServerSideEncryptionConfiguration(
         `${name}${suffix}-sse`,
         {
@@ -175,23 +222,27 @@ export class ReplicatedBucket extends pulumi.ComponentResource {
       );
       new BucketPolicy(
         `${name}${suffix}-tls-only`,
-        { ...b, policy: JSON.stringify(tlsOnlyBucketPolicy(bucketName)) },
+        {
+          ...b,
+          policy: crossAccount
+            ? role.arn.apply((roleArn) =>
+                JSON.stringify(
+                  withStatements(
+                    tlsOnlyBucketPolicy(bucketName),
+                    replicaBucketStatements(bucketName, roleArn),
+                  ),
+                ),
+              )
+            : JSON.stringify(tlsOnlyBucketPolicy(bucketName)),
+        },
         { ...deps, dependsOn: [block] },
       );
       new BucketLifecycleConfiguration(
         `${name}${suffix}-lifecycle`,
         { ...b, rules: s3LifecycleRules(s.retentionDays, s.noncurrentDays) as never },
-        { ...deps, dependsOn: [versionings[versionings.length - 1]] },
+        { ...deps, dependsOn: [versioning] },
       );
     }
-    const role = new Role(
-      `${name}-replication-role`,
-      {
-        assumeRolePolicy: JSON.stringify(S3_ASSUME_ROLE_POLICY),
-        description: `S3 replication of ${names.primary}`,
-      },
-      child,
-    );
     const rolePolicy = new RolePolicy(
       `${name}-replication-policy`,
       {
@@ -207,6 +258,8 @@ export class ReplicatedBucket extends pulumi.ComponentResource {
                 replicaRegion: regions.replica,
                 sourceKeyArn,
                 replicaKeyArn,
+                replicateDeletes: im.replicateDeletes,
+                crossAccount: im.replicaAccount !== undefined,
               }),
             ),
           ),
@@ -219,7 +272,12 @@ export class ReplicatedBucket extends pulumi.ComponentResource {
         region: regions.primary,
         bucket: buckets.primary.bucket,
         role: role.arn,
-        rules: [s3ReplicationRule(names.replica, regions.replica, keys.replica.arn) as never],
+        rules: [
+          s3ReplicationRule(names.replica, regions.replica, keys.replica.arn, {
+            replicateDeletes: im.replicateDeletes,
+            replicaAccountId: im.replicaAccount?.accountId,
+          }) as never,
+        ],
       },
       { parent: buckets.primary, provider, dependsOn: [...versionings, rolePolicy] },
     );
@@ -253,8 +311,10 @@ export class ReplicatedBucket extends pulumi.ComponentResource {
           .slice(0, 63),
       ]),
     );
+    const im = s.immutability;
+    const softDeleteDays = im.mode === "off" ? s.retentionDays : im.days;
     const common = {
-      ...gcsBucketSettings(s.retentionDays, s.noncurrentDays, s.kmsKeyName),
+      ...gcsBucketSettings(s.retentionDays, s.noncurrentDays, s.kmsKeyName, softDeleteDays),
       labels,
       ...(s.gcpProject ? { project: s.gcpProject } : {}),
     };
@@ -284,6 +344,17 @@ export class ReplicatedBucket extends pulumi.ComponentResource {
       },
       child,
     );
+    // A replica in another project: a credential of the site's project cannot delete it.
+    const replicaChild = im.replicaProject
+      ? {
+          ...child,
+          provider: new GcpProvider(
+            `${name}-replica-gcp`,
+            { region: s.replicaRegion, project: im.replicaProject },
+            { parent: this },
+          ),
+        }
+      : child;
     const replica = new GcsBucket(
       `${name}-replica-bucket`,
       {
@@ -291,8 +362,9 @@ export class ReplicatedBucket extends pulumi.ComponentResource {
         name: names.replica,
         location: s.replicaRegion.toUpperCase(),
         rpo: "DEFAULT",
+        ...(im.replicaProject ? { project: im.replicaProject } : {}),
       },
-      child,
+      replicaChild,
     );
     this.copies.push({
       role: "copy-replica",

@@ -26,6 +26,8 @@ export const S3 = {
   lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
   lifecycleV2: "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
   policy: "aws:s3/bucketPolicy:BucketPolicy",
+  objectLock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+  objectLockV2: "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2",
 } as const;
 export const GCS_BUCKET = "gcp:storage/bucket:Bucket";
 

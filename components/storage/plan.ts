@@ -4,13 +4,13 @@
  * the policies read the same shapes back from the recorded inputs.
  */
 import type { Site } from "../topology/model";
+import { GCS_MAX_SOFT_DELETE_DAYS, type ImmutabilitySettings } from "./settings";
 
 /** Prefixes backups are written under; `pgbackrest/` is expired by pgBackRest's own retention. */
 export const SNAPSHOT_PREFIXES = ["redis/", "keys/"] as const;
 export const RTC_MINUTES = 15;
 export const DAY_SECONDS = 86_400;
-/** GCS soft delete keeps deleted objects at most 90 days. */
-export const GCS_MAX_SOFT_DELETE_DAYS = 90;
+export { GCS_MAX_SOFT_DELETE_DAYS };
 
 /**
  * Bucket names: `<network>-<site>-backups` (what the PostgreSQL component assumes by default) and
@@ -72,6 +72,10 @@ export function replicationRolePolicy<K>(p: {
   replicaRegion: string;
   sourceKeyArn: K;
   replicaKeyArn: K;
+  /** Delete markers are replicated (`s3:ReplicateDelete`). Default false. */
+  replicateDeletes?: boolean;
+  /** The replica is in another account: the role may hand object ownership to it. */
+  crossAccount?: boolean;
 }): Record<string, unknown> {
   return {
     Version: "2012-10-17",
@@ -95,7 +99,12 @@ export function replicationRolePolicy<K>(p: {
       {
         Sid: "WriteReplica",
         Effect: "Allow",
-        Action: ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+        Action: [
+          "s3:ReplicateObject",
+          ...(p.replicateDeletes ? ["s3:ReplicateDelete"] : []),
+          "s3:ReplicateTags",
+          ...(p.crossAccount ? ["s3:ObjectOwnerOverrideToBucketOwner"] : []),
+        ],
         Resource: [`${s3Arn(p.replica)}/*`],
       },
       {
@@ -139,18 +148,23 @@ export function s3LifecycleRules(
   ];
 }
 
-/** One replication rule: everything, KMS-encrypted objects included, delete markers too, RTC 15 min with metrics. */
+/**
+ * One replication rule: everything, KMS-encrypted objects included, RTC 15 min with metrics.
+ * Delete markers are not replicated unless asked (a delete in the source never reaches the copy);
+ * a replica in another account owns what it receives.
+ */
 export function s3ReplicationRule<K>(
   replica: string,
   replicaRegion: string,
   replicaKeyArn: K,
+  options: { replicateDeletes?: boolean; replicaAccountId?: string } = {},
 ): Record<string, unknown> {
   return {
     id: `to-${replicaRegion}`,
     status: "Enabled",
     priority: 1,
     filter: { prefix: "" },
-    deleteMarkerReplication: { status: "Enabled" },
+    deleteMarkerReplication: { status: options.replicateDeletes ? "Enabled" : "Disabled" },
     sourceSelectionCriteria: {
       sseKmsEncryptedObjects: { status: "Enabled" },
       replicaModifications: { status: "Enabled" },
@@ -158,6 +172,9 @@ export function s3ReplicationRule<K>(
     destination: {
       bucket: s3Arn(replica),
       storageClass: "STANDARD",
+      ...(options.replicaAccountId
+        ? { account: options.replicaAccountId, accessControlTranslation: { owner: "Destination" } }
+        : {}),
       encryptionConfiguration: { replicaKmsKeyId: replicaKeyArn },
       replicationTime: { status: "Enabled", time: { minutes: RTC_MINUTES } },
       metrics: { status: "Enabled", eventThreshold: { minutes: RTC_MINUTES } },
@@ -182,23 +199,112 @@ export function gcsLifecycleRules(
   ];
 }
 
-/** GCS settings every drstack backup bucket has (the location and replication come on top). */
+/**
+ * S3 Object Lock default retention (an `aws.s3.BucketObjectLockConfiguration`'s `rule`), or
+ * undefined when immutability is off. Every new object version is locked for `days`.
+ */
+export function s3ObjectLockRule(
+  im: Pick<ImmutabilitySettings, "mode" | "days">,
+): Record<string, unknown> | undefined {
+  if (im.mode === "off") return undefined;
+  return {
+    defaultRetention: {
+      mode: im.mode === "compliance" ? "COMPLIANCE" : "GOVERNANCE",
+      days: im.days,
+    },
+  };
+}
+
+/**
+ * GCS settings every drstack backup bucket has (the location and replication come on top).
+ * `softDeleteDays`: how long deleted or replaced objects stay restorable (default: the
+ * retention, at most 90 days).
+ */
 export function gcsBucketSettings(
   retentionDays: number,
   noncurrentDays: number,
   kmsKeyName?: string,
+  softDeleteDays: number = retentionDays,
 ): Record<string, unknown> {
   return {
     uniformBucketLevelAccess: true,
     publicAccessPrevention: "enforced",
     versioning: { enabled: true },
-    // A bucket retention policy cannot be combined with versioning in GCS; soft delete plus
-    // noncurrent-version lifecycle keep deleted or replaced backups recoverable instead.
+    // A bucket retention policy cannot be combined with versioning in GCS, and it forbids
+    // replacing an object younger than the period, which pgBackRest does to backup.info on every
+    // backup; soft delete plus noncurrent-version lifecycle keep deleted or replaced backups
+    // recoverable instead, and only a principal that may update the bucket can shorten it.
     softDeletePolicy: {
-      retentionDurationSeconds: Math.min(retentionDays, GCS_MAX_SOFT_DELETE_DAYS) * DAY_SECONDS,
+      retentionDurationSeconds: Math.min(softDeleteDays, GCS_MAX_SOFT_DELETE_DAYS) * DAY_SECONDS,
     },
     lifecycleRules: gcsLifecycleRules(retentionDays, noncurrentDays),
     ...(kmsKeyName ? { encryption: { defaultKmsKeyName: kmsKeyName } } : {}),
     forceDestroy: false,
+  };
+}
+
+/** A policy document with more statements appended. */
+export function withStatements(
+  policy: Record<string, unknown>,
+  statements: readonly Record<string, unknown>[],
+): Record<string, unknown> {
+  return { ...policy, Statement: [...(policy.Statement as unknown[]), ...statements] };
+}
+
+/**
+ * Statements of a replica bucket in another account: the source's replication role may write
+ * replicas (and hand their ownership to this account), nothing else; it can never delete.
+ */
+export function replicaBucketStatements(
+  replica: string,
+  replicationRoleArn: string,
+): Record<string, unknown>[] {
+  return [
+    {
+      Sid: "AcceptReplicas",
+      Effect: "Allow",
+      Principal: { AWS: replicationRoleArn },
+      Action: ["s3:ReplicateObject", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"],
+      Resource: [`${s3Arn(replica)}/*`],
+    },
+    {
+      Sid: "ReadVersioning",
+      Effect: "Allow",
+      Principal: { AWS: replicationRoleArn },
+      Action: ["s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:List*"],
+      Resource: [s3Arn(replica)],
+    },
+  ];
+}
+
+/**
+ * The key policy of a replica key in another account: that account administers it; the source's
+ * replication role may only encrypt with it, only through S3 in the replica's region. The site's
+ * account cannot decrypt or schedule its deletion.
+ */
+export function replicaKeyPolicy(
+  accountId: string,
+  replicationRoleArn: string,
+  region: string,
+): Record<string, unknown> {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "ReplicaAccountAdministers",
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+        Action: "kms:*",
+        Resource: "*",
+      },
+      {
+        Sid: "SourceReplicationEncrypts",
+        Effect: "Allow",
+        Principal: { AWS: replicationRoleArn },
+        Action: ["kms:Encrypt", "kms:GenerateDataKey"],
+        Resource: "*",
+        Condition: { StringLike: { "kms:ViaService": `s3.${region}.amazonaws.com` } },
+      },
+    ],
   };
 }

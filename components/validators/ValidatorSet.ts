@@ -111,7 +111,18 @@ export class ValidatorSet extends pulumi.ComponentResource {
       new NetworkPolicy(
         `${name}-${v.name}-netpol`,
         {
-          metadata: { name: `${v.name}`, namespace, labels },
+          metadata: {
+            name: `${v.name}`,
+            namespace,
+            labels,
+            ...(settings.p2pSourceRanges.some((c) => c === "0.0.0.0/0" || c === "::/0")
+              ? {
+                  annotations: {
+                    "drstack.io/public-ingress": "CometBFT P2P from peers of other sites",
+                  },
+                }
+              : {}),
+          },
           spec: {
             podSelector: { matchLabels: validatorSelector(v) },
             policyTypes: ["Ingress"],

@@ -31,6 +31,8 @@ export function runCli(args: readonly string[], cwd = projectRoot()): CliResult 
     cwd,
     encoding: "utf8",
     timeout: 600_000,
+    // `plan --json` of several stacks is megabytes (every resource's inputs and outputs).
+    maxBuffer: 256 * 1024 * 1024,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
