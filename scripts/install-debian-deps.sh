@@ -1,23 +1,54 @@
 #!/usr/bin/env bash
 # Installs the Debian packages drstack's tests and drill run for real: Patroni, etcd, PostgreSQL 15,
-# Redis + Sentinel (+ redis-tools), pgBackRest, Prometheus (promtool), the Pushgateway (+ htpasswd for its bcrypt web config), rclone, jq and gnupg. Idempotent; needs root (or sudo).
-set -euo pipefail
-PACKAGES=(patroni etcd-server postgresql-15 redis-server redis-sentinel redis-tools pgbackrest prometheus prometheus-pushgateway apache2-utils rclone jq gnupg)
+# Redis + Sentinel (+ redis-tools), pgBackRest, Prometheus (promtool), the Pushgateway (+ htpasswd
+# for its bcrypt web config), rclone, jq and gnupg.
+#
+# Idempotent and quiet when everything is present (`npm test` runs it before every run). When it
+# cannot install (not Debian, not root and no password-less sudo, no package index that has a
+# package), it stops at once with one line naming the exact command to run, exit 1.
+#
+#   bash scripts/install-debian-deps.sh           install what is missing
+#   bash scripts/install-debian-deps.sh --check   only say what is missing (exit 1 if anything)
+#
+# DRSTACK_DEBIAN_PACKAGES (space-separated) replaces the list, for tests of this script.
+set -uo pipefail
+read -r -a PACKAGES <<<"${DRSTACK_DEBIAN_PACKAGES:-patroni etcd-server postgresql-15 redis-server redis-sentinel redis-tools pgbackrest prometheus prometheus-pushgateway apache2-utils rclone jq gnupg}"
+SELF="scripts/install-debian-deps.sh"
+fail() {
+  echo "drstack: $*" >&2
+  exit 1
+}
+
+command -v dpkg-query >/dev/null 2>&1 ||
+  fail "the real-tool tests need Debian 12 packages and this machine has no dpkg: run them on Debian 12 (bookworm), or install ${PACKAGES[*]} yourself"
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "debian packages: all present (${PACKAGES[*]})"
-  exit 0
+[ ${#missing[@]} -eq 0 ] && exit 0
+[ "${1:-}" = "--check" ] && fail "missing Debian packages ${missing[*]}: run \`sudo bash $SELF\`"
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null ||
+    fail "the tests need Debian packages (missing: ${missing[*]}) and installing them needs root: run \`sudo bash $SELF\`, then \`npm test\`"
+  SUDO=(sudo -n)
 fi
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "debian packages: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+"${SUDO[@]}" apt-get update -qq >"$log" 2>&1 ||
+  fail "apt-get update failed ($(tail -n 1 "$log")): fix the package sources, run \`${SUDO[*]:+sudo }apt-get update\`, then \`${SUDO[*]:+sudo }bash $SELF\`"
+for p in "${missing[@]}"; do
+  apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [^(]' ||
+    fail "no package index offers $p: add Debian 12 (bookworm) main to the apt sources, run \`${SUDO[*]:+sudo }apt-get update\`, then \`${SUDO[*]:+sudo }bash $SELF\`"
+done
+echo "drstack: installing Debian packages ${missing[*]} (once; later runs find them)"
+DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1 ||
+  fail "apt-get install failed ($(tail -n 1 "$log")): run \`${SUDO[*]:+sudo }apt-get install ${missing[*]}\` to see why"
 # The packages start system services on install; drstack starts its own processes on its own ports.
 for svc in postgresql redis-server redis-sentinel etcd prometheus prometheus-pushgateway patroni; do
-  $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
+  "${SUDO[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 ||
+    "${SUDO[@]}" service "$svc" stop >/dev/null 2>&1 || true
 done
-echo "debian packages: done"
+echo "drstack: Debian packages installed"
