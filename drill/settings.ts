@@ -5,11 +5,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
 import { normalizePostgresSettings, type PostgresSettings } from "../components/postgres/settings";
 import { normalizeRedisSettings, type RedisSettings } from "../components/redis/settings";
 import { ConfigError, Problems } from "../components/topology/errors";
-import { loadNetwork } from "../components/topology/load";
+import { loadNetwork, parseYaml } from "../components/topology/load";
 import { hasService, type Network, type Site } from "../components/topology/model";
 
 export interface DrillSettings {
@@ -25,7 +24,9 @@ export interface DrillSettings {
 function stackConfig(projectDir: string, site: string): Record<string, unknown> {
   const file = path.join(projectDir, "stacks", `Pulumi.${site}.yaml`);
   if (!fs.existsSync(file)) return {};
-  const doc = parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  const doc = parseYaml(fs.readFileSync(file, "utf8"), path.relative(projectDir, file)).value as {
+    config?: Record<string, unknown>;
+  } | null;
   return doc?.config ?? {};
 }
 

@@ -14,27 +14,102 @@ export interface ParsedYaml {
   readonly lines: LineCounter;
 }
 
-/** Parses YAML text; throws a ConfigError with the line of every syntax error. */
+/** Limits on what drstack reads as configuration (a network file is a few kilobytes). */
+export const YAML_LIMITS = { maxBytes: 1024 * 1024, maxDepth: 64, maxAliasCount: 100 } as const;
+
+function yamlProblem(file: string, message: string, fix: string, line?: number): ConfigError {
+  return new ConfigError([{ file, path: "", line, message, fix }], `${file} is not valid YAML`);
+}
+
+/** Nesting depth of the parsed document (iterative: deep input must not exhaust the stack). */
+function depthOf(root: unknown): { depth: number; offset?: number } {
+  let max = 0;
+  let at: number | undefined;
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [node, d] = stack.pop()!;
+    if (isMap(node) || isSeq(node)) {
+      if (d + 1 > max) {
+        max = d + 1;
+        at = node.range?.[0];
+      }
+      for (const item of node.items as unknown[])
+        if (isMap(node)) stack.push([(item as { value?: unknown }).value, d + 1]);
+        else stack.push([item, d + 1]);
+    }
+  }
+  return { depth: max, offset: at };
+}
+
+/**
+ * Parses YAML text; throws a ConfigError (bad input, exit 2) with the line of every syntax error,
+ * and for input the parser refuses or that exceeds {@link YAML_LIMITS}: size, nesting depth,
+ * alias expansion (a "billion laughs" document).
+ */
 export function parseYaml(text: string, file: string): ParsedYaml {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > YAML_LIMITS.maxBytes)
+    throw yamlProblem(
+      file,
+      `the file is ${bytes} bytes, more than drstack reads (${YAML_LIMITS.maxBytes})`,
+      "check that this is the right file; a topology or stack file is a few kilobytes",
+    );
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  } catch (e) {
+    throw yamlProblem(
+      file,
+      `YAML the parser cannot read: ${(e as Error).message}`,
+      "simplify the file: fewer nesting levels, no unusual constructs",
+    );
+  }
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
+        const tooDeep = /call stack/i.test(e.message);
         return {
           file,
           path: "",
           line: pos.line,
           column: pos.col,
-          message: `YAML syntax error: ${e.message.split("\n")[0]}`,
-          fix: "fix the YAML syntax at that line",
+          message: tooDeep
+            ? "YAML nested too deeply for the parser"
+            : `YAML syntax error: ${e.message.split("\n")[0]}`,
+          fix: tooDeep
+            ? `nest at most ${YAML_LIMITS.maxDepth} levels`
+            : "fix the YAML syntax at that line",
         };
       }),
       `${file} is not valid YAML`,
     );
   }
-  return { value: doc.toJS({ maxAliasCount: 100 }), doc, lines };
+  const { depth, offset } = depthOf(doc.contents);
+  if (depth > YAML_LIMITS.maxDepth)
+    throw yamlProblem(
+      file,
+      `YAML nested ${depth} levels deep, more than drstack reads (${YAML_LIMITS.maxDepth})`,
+      `nest at most ${YAML_LIMITS.maxDepth} levels`,
+      offset === undefined ? undefined : lines.linePos(offset).line,
+    );
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
+  } catch (e) {
+    const alias = /alias/i.test((e as Error).message);
+    throw yamlProblem(
+      file,
+      alias
+        ? `YAML aliases expand too far (${(e as Error).message})`
+        : `YAML the parser cannot read: ${(e as Error).message}`,
+      alias
+        ? `write the values out, or use fewer aliases (at most ${YAML_LIMITS.maxAliasCount} expansions)`
+        : "fix the YAML at that line",
+    );
+  }
+  return { value, doc, lines };
 }
 
 /** Splits `sites[1].zones` into `["sites", 1, "zones"]`. */
