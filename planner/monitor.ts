@@ -103,7 +103,14 @@ export class RecordingMonitor extends MockMonitor {
   /** First engine-level failure (the engine aborts the update on it). */
   failure?: Error;
 
-  constructor(mocks: Mocks) {
+  /**
+   * `naming` gives the project and stack URNs are formed with when the monitor serves another
+   * process (default: this process's runtime settings, as under `setMockOptions`).
+   */
+  constructor(
+    mocks: Mocks,
+    private readonly naming?: { readonly project: string; readonly stack: string },
+  ) {
     super(mocks);
   }
 
@@ -116,8 +123,8 @@ export class RecordingMonitor extends MockMonitor {
       const name: string = req.getName();
       const parent: string = req.getParent();
       const urn = engineUrn(
-        settings.getStack(),
-        settings.getProject(),
+        this.naming?.stack ?? settings.getStack(),
+        this.naming?.project ?? settings.getProject(),
         parent || undefined,
         type,
         name,
