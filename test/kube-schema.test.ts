@@ -6,9 +6,9 @@
  */
 import { expect } from "chai";
 import type { ResourceRecord } from "../planner/monitor";
-import type { StackPlan } from "../planner/plan";
+import { planStack, type StackPlan } from "../planner/plan";
 import { checkKubeObject, kubeSchemaProblems, parseToken } from "./support/kube-schema";
-import { planShipped } from "./support/project";
+import { planShipped, projectRoot } from "./support/project";
 
 type Obj = Record<string, any>;
 
@@ -68,6 +68,25 @@ describe("kubernetes objects: every recorded object matches the official schema 
     const kinds = new Set(records.map(({ r }) => r.type));
     for (const k of ["PrometheusRule", "ServiceMonitor", "PodMonitor"])
       expect(kinds, k).to.include(`kubernetes:monitoring.coreos.com/v1:${k}`);
+  });
+
+  it("the objects only a configured key backup adds are valid too", async () => {
+    const p = await planStack("primary", {
+      projectDir: projectRoot(),
+      stackOutputs: new Map(plans.map((x) => [x.stack, x.outputs])),
+      configOverrides: {
+        "drstack:backup": JSON.stringify({
+          keyRecipient:
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ...\n-----END PGP PUBLIC KEY BLOCK-----\n",
+        }),
+      },
+    });
+    const records = kubernetesRecords([p]);
+    expect(records.map(({ r }) => r.name)).to.include("primary-backup-keys");
+    const problems = records.flatMap(({ r }) =>
+      kubeSchemaProblems(r.type, r.inputs).map((x) => `${r.type} ${r.name}: ${x}`),
+    );
+    expect(problems, `\n${problems.join("\n")}\n`).to.deep.equal([]);
   });
 
   it("reports an unknown top-level field and a wrong metadata type of every recorded object", () => {
