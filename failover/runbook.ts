@@ -3,7 +3,12 @@
  * name (single node, zone, region, data corruption / PITR, key compromise, backup restore), the
  * steps and the exact commands for this network's sites, with the declared RTO/RPO beside each.
  */
-import { formatDuration, type Network, type Objective, type Scenario } from "../components/topology/model";
+import {
+  formatDuration,
+  type Network,
+  type Objective,
+  type Scenario,
+} from "../components/topology/model";
 
 export const RUNBOOK_SCENARIOS = [
   "node",

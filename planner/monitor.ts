@@ -187,6 +187,47 @@ export class RecordingMonitor extends MockMonitor {
     }
   }
 
+  /**
+   * Reads (`pulumi.StackReference`, `.get()`) get URNs named like registrations: the base mock
+   * names them from this process's runtime settings, which are another stack's when the monitor
+   * serves a child process.
+   */
+  override async readResource(req: any, callback: (err: any, resp?: any) => void): Promise<void> {
+    try {
+      const type: string = req.getType();
+      const name: string = req.getName();
+      const parent: string = req.getParent();
+      const result = await this.mocks.newResource({
+        type,
+        name,
+        inputs: deserializeProperties(req.getProperties()),
+        provider: req.getProvider(),
+        custom: true,
+        id: req.getId(),
+      });
+      const urn = engineUrn(
+        this.naming?.stack ?? settings.getStack(),
+        this.naming?.project ?? settings.getProject(),
+        parent || undefined,
+        type,
+        name,
+      );
+      const serialized = await serializeProperties("", result.state ?? {});
+      (this as unknown as { resources: Map<string, unknown> }).resources.set(urn, {
+        urn,
+        id: result.id ?? null,
+        state: serialized,
+      });
+      const response = new resproto.ReadResourceResponse();
+      response.setUrn(urn);
+      response.setProperties(structproto.Struct.fromJavaScript(serialized));
+      callback(null, response);
+    } catch (err) {
+      this.failure ??= err as Error;
+      callback(err, undefined);
+    }
+  }
+
   override registerResourceOutputs(req: any, callback: (err: any, resp?: any) => void): void {
     const record = this.byUrn.get(req.getUrn());
     if (record) {

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { engineUrn, EngineError } from "../planner/monitor";
+import { engineUrn, EngineError, RecordingMonitor } from "../planner/monitor";
 import { planAll, planStack } from "../planner/plan";
 import { resourceJson } from "../planner/report";
 import { parseNetwork } from "../components/topology/load";
@@ -210,6 +210,34 @@ describe("offline planner", () => {
     expect(plans.map((p) => p.outputs.site)).to.deep.equal(["primary", "dr", "west"]);
     expect(plans.find((p) => p.outputs.site === "primary")!.outputs.regionVotingShare).to.equal(
       "40%",
+    );
+  });
+
+  it("names read resources (StackReference) for the stack it serves, not this process's", async () => {
+    // The langhost tests serve a child process's stack while this process was last set up for
+    // another one: a read's URN must still carry the served stack (as registrations do).
+    const mocks = {
+      newResource: async (a: { name: string; inputs: unknown }) => ({
+        id: a.name,
+        state: a.inputs,
+      }),
+      call: async () => ({}),
+    };
+    const monitor = new RecordingMonitor(mocks as never, { project: "drstack", stack: "dr" });
+    const parent = "urn:pulumi:dr::drstack::drstack:site:DrSite::dr";
+    const req = {
+      getType: () => "pulumi:pulumi:StackReference",
+      getName: () => "dr-redis-primary",
+      getParent: () => parent,
+      getProvider: () => "",
+      getId: () => "primary",
+      getProperties: () => ({ toJavaScript: () => ({ name: "primary" }) }),
+    };
+    const urn = await new Promise<string>((resolve, reject) =>
+      monitor.readResource(req, (err, resp) => (err ? reject(err) : resolve(resp.getUrn()))),
+    );
+    expect(urn).to.equal(
+      "urn:pulumi:dr::drstack::drstack:site:DrSite$pulumi:pulumi:StackReference::dr-redis-primary",
     );
   });
 });

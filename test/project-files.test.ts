@@ -26,7 +26,10 @@ describe("project files", () => {
     const validate = ajv.compile(schema);
     const project = parse(fs.readFileSync(path.join(projectRoot(), "Pulumi.yaml"), "utf8"));
     expect(validate(project), JSON.stringify(validate.errors)).to.equal(true);
-    expect(project.runtime).to.deep.equal({ name: "nodejs", options: { typescript: true } });
+    expect(project.runtime).to.deep.equal({
+      name: "nodejs",
+      options: { typescript: true, tsconfig: "tsconfig.pulumi.json" },
+    });
     expect(project.stackConfigDir).to.equal("stacks");
     // The schema really checks: a wrong type is refused.
     expect(validate({ ...project, config: { site: { type: "map" } } })).to.equal(false);

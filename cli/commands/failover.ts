@@ -2,11 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { dryRun } from "../../failover/dryrun";
 import { onPath } from "../../failover/kubernetes";
-import {
-  prepareFailover,
-  runFailover,
-  type SwapReport,
-} from "../../failover/orchestrate";
+import { prepareFailover, runFailover, type SwapReport } from "../../failover/orchestrate";
 import { formatDryRun, formatStepLine, formatTimeline } from "../../failover/report";
 import { createDriver, DRIVER_KINDS, resolveDriverKind } from "../../failover/select";
 import { loadNetwork } from "../../components/topology/load";

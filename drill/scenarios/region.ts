@@ -11,11 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { localDriver, localSitesFromEndpoints } from "../../failover/local";
-import {
-  runFailover,
-  type SwapEnvironment,
-  type SwapReport,
-} from "../../failover/orchestrate";
+import { runFailover, type SwapEnvironment, type SwapReport } from "../../failover/orchestrate";
 import type { DrillEnvironment } from "../environment";
 import { killMember, pgTarget, restPorts, siteEndpoints } from "../environment";
 import { HOST } from "../layout";

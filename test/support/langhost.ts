@@ -17,7 +17,6 @@ import { mockState } from "../../planner/plan";
 import { RecordingMonitor, type ResourceRecord } from "../../planner/monitor";
 import { readProject, readStackConfig } from "../../planner/project";
 
-
 // The gRPC and protobuf modules Pulumi's SDK itself loads (the same message classes).
 const pulumiRequire = createRequire(require.resolve("@pulumi/pulumi/package.json"));
 const grpc = pulumiRequire("@grpc/grpc-js");
