@@ -23,7 +23,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["bin/**/*.js", "test/support/**/*.js", ".mocharc.js"],
+    files: ["bin/**/*.js", "test/support/**/*.js", "scripts/**/*.js", ".mocharc.js"],
     languageOptions: {
       sourceType: "commonjs",
       globals: {
