@@ -37,14 +37,14 @@ fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-"${SUDO[@]}" apt-get update -qq >"$log" 2>&1 ||
+"${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq >"$log" 2>&1 ||
   fail "apt-get update failed ($(tail -n 1 "$log")): fix the package sources, run \`${SUDO[*]:+sudo }apt-get update\`, then \`${SUDO[*]:+sudo }bash $SELF\`"
 for p in "${missing[@]}"; do
   apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [^(]' ||
     fail "no package index offers $p: add Debian 12 (bookworm) main to the apt sources, run \`${SUDO[*]:+sudo }apt-get update\`, then \`${SUDO[*]:+sudo }bash $SELF\`"
 done
 echo "drstack: installing Debian packages ${missing[*]} (once; later runs find them)"
-DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1 ||
+DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1 ||
   fail "apt-get install failed ($(tail -n 1 "$log")): run \`${SUDO[*]:+sudo }apt-get install ${missing[*]}\` to see why"
 # The packages start system services on install; drstack starts its own processes on its own ports.
 for svc in postgresql redis-server redis-sentinel etcd prometheus prometheus-pushgateway patroni; do
