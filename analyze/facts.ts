@@ -175,9 +175,11 @@ function redisFacts(resources: readonly Res[]): RedisFacts | undefined {
     (r) => r.type === "kubernetes:apps/v1:StatefulSet" && runsRedisServer(r.props.spec?.template),
   );
   if (servers.length === 0) return undefined;
-  const env = ((servers[0].props.spec?.template?.spec?.containers ?? []) as Obj[]).flatMap(
-    (c) => (c.env ?? []) as Obj[],
-  );
+  const pod: Obj = servers[0].props.spec?.template?.spec ?? {};
+  const env = [
+    ...((pod.initContainers ?? []) as Obj[]),
+    ...((pod.containers ?? []) as Obj[]),
+  ].flatMap((c) => (c.env ?? []) as Obj[]);
   const replicaOfOtherSite = env.some((e) => e.name === "MODE" && e.value === "replica");
   const cms = resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap");
   const sentinelText = cms
@@ -249,11 +251,7 @@ function lagAlert(resources: readonly Res[]): SiteFacts["lagAlert"] {
 }
 
 /** Facts of one site from its stack's resources. */
-export function siteFacts(
-  site: string,
-  cloud: "aws" | "gcp",
-  resources: readonly Res[],
-): SiteFacts {
+export function siteFacts(site: string, resources: readonly Res[]): SiteFacts {
   const pg = postgresFacts(resources);
   const redis = redisFacts(resources);
   const backup = backupFacts(resources);
