@@ -94,6 +94,8 @@ export interface Analysis {
   /** Sites whose resources were not available (their facts are unknown). */
   readonly unknownSites: readonly string[];
   readonly problems: readonly string[];
+  /** Findings that do not fail the analysis (a provider-wide loss halting consensus, see docs). */
+  readonly warnings: readonly string[];
 }
 
 export interface AnalysisOptions {
@@ -520,9 +522,12 @@ export function analyze(
     };
   });
   const problems: string[] = [];
+  const warnings: string[] = [];
   for (const d of domains) {
+    // A whole provider's loss: with two providers one always holds >= 1/2, so no layout avoids
+    // it; reported (and by the advisory rule cloud-voting-power), never failing on its own.
     if (d.consensus.halts)
-      problems.push(
+      (d.domain.kind === "cloud" ? warnings : problems).push(
         `${d.domain.kind} ${d.domain.name}: its loss takes ${d.consensus.lost}/${d.consensus.total} of the voting power (>= 1/3): consensus halts`,
       );
     if (!d.postgres.currentCopy && Object.keys(d.postgres.survivors).length > 0)
@@ -549,5 +554,6 @@ export function analyze(
     assumptions: o.assumptions,
     unknownSites,
     problems,
+    warnings,
   };
 }

@@ -136,6 +136,47 @@ export function consensusAfter(network: Network, domain: Domain): Consensus {
   };
 }
 
+export interface DomainPower {
+  readonly kind: "zone" | "region" | "cloud";
+  readonly domain: string;
+  readonly power: bigint;
+  readonly share: Fraction;
+  readonly validators: readonly string[];
+}
+
+/** Voting power per zone, region or cloud, exact, largest first (ties by name). */
+export function powerBy(network: Network, kind: "zone" | "region" | "cloud"): DomainPower[] {
+  const siteOf = new Map(network.sites.map((s) => [s.name, s]));
+  const acc = new Map<string, { power: bigint; validators: string[] }>();
+  const keyOf = (s: Site, zone: string) =>
+    kind === "zone" ? zoneKey(s, zone) : kind === "region" ? regionKey(s) : s.cloud;
+  if (kind !== "zone")
+    for (const s of network.sites)
+      acc.set(keyOf(s, ""), acc.get(keyOf(s, "")) ?? { power: 0n, validators: [] });
+  let total = 0n;
+  for (const v of network.validators) {
+    const s = siteOf.get(v.site);
+    if (!s) continue;
+    const p = BigInt(v.votingPower);
+    total += p;
+    const e = acc.get(keyOf(s, v.zone)) ?? { power: 0n, validators: [] };
+    e.power += p;
+    e.validators.push(v.name);
+    acc.set(keyOf(s, v.zone), e);
+  }
+  return [...acc]
+    .map(([domain, e]) => ({
+      kind,
+      domain,
+      power: e.power,
+      share: total > 0n ? fraction(e.power, total) : fraction(0, 1),
+      validators: e.validators,
+    }))
+    .sort((a, b) =>
+      a.power === b.power ? a.domain.localeCompare(b.domain) : a.power > b.power ? -1 : 1,
+    );
+}
+
 export interface LargestShare {
   readonly kind: "zone" | "region" | "cloud";
   readonly domain: string;
@@ -145,36 +186,10 @@ export interface LargestShare {
 
 /** The largest single zone, region and cloud by voting power (exact; ties by name). */
 export function largestShares(network: Network): LargestShare[] {
-  const siteOf = new Map(network.sites.map((s) => [s.name, s]));
-  const sums = {
-    zone: new Map<string, bigint>(),
-    region: new Map<string, bigint>(),
-    cloud: new Map<string, bigint>(),
-  };
-  let total = 0n;
-  for (const s of network.sites) {
-    sums.region.set(regionKey(s), sums.region.get(regionKey(s)) ?? 0n);
-    sums.cloud.set(s.cloud, sums.cloud.get(s.cloud) ?? 0n);
-  }
-  for (const v of network.validators) {
-    const s = siteOf.get(v.site);
-    if (!s) continue;
-    const p = BigInt(v.votingPower);
-    total += p;
-    for (const [kind, key] of [
-      ["zone", zoneKey(s, v.zone)],
-      ["region", regionKey(s)],
-      ["cloud", s.cloud],
-    ] as const)
-      sums[kind].set(key, (sums[kind].get(key) ?? 0n) + p);
-  }
   return (["zone", "region", "cloud"] as const).map((kind) => {
-    const entries = [...sums[kind]].sort((a, b) =>
-      a[1] === b[1] ? a[0].localeCompare(b[0]) : a[1] > b[1] ? -1 : 1,
-    );
-    const [domain, power] = entries[0] ?? ["(none)", 0n];
-    return { kind, domain, power, share: total > 0n ? fraction(power, total) : fraction(0, 1) };
+    const top = powerBy(network, kind)[0];
+    return top
+      ? { kind, domain: top.domain, power: top.power, share: top.share }
+      : { kind, domain: "(none)", power: 0n, share: fraction(0, 1) };
   });
 }
-
-export { compare };

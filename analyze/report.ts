@@ -107,6 +107,9 @@ export function formatAnalysisText(a: Analysis): string {
     "",
     `Assumed: decision ${dur(a.assumptions.decisionSeconds)}, stack update ${dur(a.assumptions.stackUpdateSeconds)} (--decision, --stack-update).`,
     ...(a.unknownSites.length ? [`Not planned (facts unknown): ${a.unknownSites.join(", ")}`] : []),
+    ...(a.warnings.length
+      ? ["", "Warnings (not failing):", ...a.warnings.map((w) => `  - ${w}`)]
+      : []),
     a.problems.length
       ? `\n${a.problems.length} problem${a.problems.length === 1 ? "" : "s"}:\n${a.problems.map((p) => `  - ${p}`).join("\n")}`
       : "\nNo problems: every domain loss keeps consensus and a current copy, and every objective is met.",
@@ -125,6 +128,7 @@ export function formatAnalysisMarkdown(a: Analysis): string {
       : "No problems: every domain loss keeps consensus and a current copy, and every objective is met.",
     "",
     ...a.problems.map((p) => `- ${md(p)}`),
+    ...a.warnings.map((w) => `- warning: ${md(w)}`),
     "",
     ...largestLines(a).map((l) => `- ${l.trim()}`),
     "",
