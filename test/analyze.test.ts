@@ -19,7 +19,8 @@ import { loadNetwork } from "../components/topology/load";
 import type { Network, Site } from "../components/topology/model";
 import { compare } from "../components/topology/voting";
 import * as path from "node:path";
-import { planShipped, planWithConfig, projectRoot } from "./support/project";
+import { planStack } from "../planner/plan";
+import { planShipped, projectRoot } from "./support/project";
 
 const resourcesOf = (plans: readonly StackPlan[]) =>
   plans.flatMap((p) =>
@@ -33,7 +34,11 @@ function shippedNetwork(): Network {
 /** Plans of the shipped stacks with one stack replaced by a plan with extra config. */
 async function withConfig(stack: string, config: Record<string, string>): Promise<StackPlan[]> {
   const plans = await planShipped();
-  const changed = await planWithConfig(stack, config);
+  const changed = await planStack(stack, {
+    projectDir: projectRoot(),
+    configOverrides: config,
+    stackOutputs: new Map(plans.map((p) => [p.stack, p.outputs])),
+  });
   return plans.map((p) => (p.stack === stack ? changed : p));
 }
 
