@@ -141,3 +141,28 @@ export function stackSwapBound(
     formula: `decision ${a.decisionSeconds}s (assumed) + catch-up ${SWAP_CATCH_UP_SECONDS}s + promote loop_wait ${e.loopWait} + retry_timeout ${e.retryTimeout} + stack update ${a.stackUpdateSeconds}s (assumed) = ${seconds}s`,
   };
 }
+
+/** The settings a drill runs with (the drill's `DrillSettings` fits structurally). */
+export interface DrillTimings {
+  readonly primaryPostgres: PatroniTiming;
+  readonly standbyPostgres: PatroniTiming;
+  readonly redis: SentinelTiming;
+}
+
+/**
+ * The analysis's bounds for the drill's node, Redis and region scenarios, to print next to what
+ * the drill measured (measured <= bound is the check). `patroniVersion` is the Patroni the drill
+ * runs (`patroni --version`), so its floors apply exactly. The drill's stack swap is scripted: no
+ * decision time and no stack update unless given.
+ */
+export function drillBounds(
+  s: DrillTimings,
+  patroniVersion?: string,
+  swap: SwapAssumptions = { decisionSeconds: 0, stackUpdateSeconds: 0 },
+): { readonly node: Bound; readonly redis: Bound; readonly region: Bound } {
+  return {
+    node: patroniFailoverBound(s.primaryPostgres, patroniVersion),
+    redis: sentinelFailoverBound(s.redis),
+    region: stackSwapBound(s.standbyPostgres, patroniVersion, swap),
+  };
+}

@@ -15,6 +15,8 @@ import {
   worstCaseLost,
 } from "../analyze";
 import type { StackPlan } from "../planner/plan";
+import { drillBounds } from "../analyze/bounds";
+import { loadDrillSettings } from "../drill/settings";
 import { loadNetwork } from "../components/topology/load";
 import type { Network, Site } from "../components/topology/model";
 import { compare } from "../components/topology/voting";
@@ -326,5 +328,20 @@ describe("analyze: properties", function () {
       );
     }
     expect(failureDomains(network)).to.have.length(10 + 8 + 4 + 2 + 4);
+  });
+});
+
+describe("analyze: bounds for the drill", () => {
+  it("drillBounds takes the drill's settings and the Patroni it runs", () => {
+    const s = loadDrillSettings(projectRoot());
+    const b = drillBounds(s, "3.0.2");
+    const pg = s.primaryPostgres;
+    expect(b.node.seconds).to.equal(pg.ttl + pg.loopWait + pg.retryTimeout);
+    expect(b.redis.formula).to.include(`down-after ${s.redis.downAfterMilliseconds}ms`);
+    expect(b.region.formula).to.include("decision 0s (assumed)");
+    // Patroni 4.0.7 (Debian 13) raises a ttl below 20.
+    expect(drillBounds(s, "4.0.7").node.seconds).to.equal(
+      Math.max(pg.ttl, 20) + pg.loopWait + pg.retryTimeout,
+    );
   });
 });
