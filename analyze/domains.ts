@@ -4,7 +4,7 @@
  * (components/topology/voting.ts fractions, never floating point). Pure.
  */
 import type { Network, Site } from "../components/topology/model";
-import { atLeast, compare, type Fraction, fraction } from "../components/topology/voting";
+import { atLeast, type Fraction, fraction } from "../components/topology/voting";
 
 export const DOMAIN_KINDS = ["zone", "zone-pair", "region", "cloud", "site"] as const;
 export type DomainKind = (typeof DOMAIN_KINDS)[number];
