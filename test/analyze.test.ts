@@ -345,3 +345,23 @@ describe("analyze: bounds for the drill", () => {
     );
   });
 });
+
+describe("analyze: the drill's recorded measurements fall inside the bounds", () => {
+  // docs/drill.md "Measured here": bench/drill.ts, 5 runs each, Patroni 3.0.2 (slowest run).
+  const recorded = [
+    { what: "node", pg: { ttl: 10, loopWait: 2, retryTimeout: 4 }, worst: 9.73 },
+    { what: "node", pg: { ttl: 5, loopWait: 1, retryTimeout: 2 }, worst: 5.46 },
+    { what: "redis", redis: { downAfterMilliseconds: 5000, failoverTimeout: 30000 }, worst: 6.33 },
+    { what: "redis", redis: { downAfterMilliseconds: 2000, failoverTimeout: 30000 }, worst: 3.35 },
+    { what: "region", pg: { ttl: 10, loopWait: 2, retryTimeout: 4 }, worst: 0.57 },
+  ] as const;
+
+  for (const r of recorded)
+    it(`${r.what}: measured ${r.worst}s <= bound`, () => {
+      const pg = "pg" in r ? r.pg : { ttl: 10, loopWait: 2, retryTimeout: 4 };
+      const redis =
+        "redis" in r ? r.redis : { downAfterMilliseconds: 5000, failoverTimeout: 30000 };
+      const b = drillBounds({ primaryPostgres: pg, standbyPostgres: pg, redis }, "3.0.2")[r.what];
+      expect(r.worst, b.formula).to.be.at.most(b.seconds);
+    });
+});
