@@ -142,6 +142,11 @@ function check(
 }
 
 const ZERO: Bound = { seconds: 0, formula: "unaffected: 0s" };
+/** No automatic recovery: an unbounded time. */
+const NEVER = (why: string): Bound => ({
+  seconds: Number.POSITIVE_INFINITY,
+  formula: `no automatic recovery (${why})`,
+});
 
 function asyncLossBound(f: SiteFacts | undefined, where: string): Bound | undefined {
   if (!f?.lagAlert) return undefined;
@@ -372,9 +377,17 @@ function domainChecks(
     rto = ZERO;
     rpo = ZERO;
   } else {
+    // No site can take writes without an operator: the objective cannot be met by the
+    // configuration (a restore's duration depends on data size).
+    rto = NEVER(`PostgreSQL: ${pg.detail}`);
     rpo = backup.newestRestorable;
     rtoFix = "add a standby site running postgres outside this domain";
     rpoFix = "add a standby site running postgres outside this domain";
+  }
+  if (redis.recovery === "none") {
+    rto = NEVER(`Redis: ${redis.detail}`);
+    rtoFix =
+      "add sentinels and replicas in other zones (drstack:redis) or a standby site running redis";
   }
   if (redis.recovery === "sentinel-failover") {
     const r = writerFacts?.redis;
@@ -391,16 +404,7 @@ function domainChecks(
     }
   }
   return [
-    check(
-      scenario,
-      "rto",
-      objective,
-      pg.recovery === "none" ? undefined : rto,
-      rtoFix,
-      pg.recovery === "none"
-        ? "no site can serve writes: restore from backups (restore time depends on data size)"
-        : undefined,
-    ),
+    check(scenario, "rto", objective, rto, rtoFix),
     check(scenario, "rpo", objective, rpo, rpoFix),
   ].filter((c): c is ObjectiveCheck => c !== undefined);
 }

@@ -6,7 +6,7 @@ import { formatDuration } from "../components/topology/model";
 import { formatFraction, formatPercent } from "../components/topology/voting";
 import type { Analysis, DomainResult, ObjectiveCheck } from "./analysis";
 
-const dur = (s: number) => formatDuration(s);
+const dur = (s: number) => (Number.isFinite(s) ? formatDuration(s) : "never");
 
 function consensusCell(d: DomainResult): string {
   const c = d.consensus;
@@ -152,6 +152,7 @@ export function analysisJson(a: Analysis): unknown {
   return JSON.parse(
     JSON.stringify(a, (_k, v) => {
       if (typeof v === "bigint") return v.toString();
+      if (typeof v === "number" && !Number.isFinite(v)) return null;
       if (v instanceof Set) return [...v];
       if (v && typeof v === "object" && "num" in v && "den" in v && Object.keys(v).length === 2)
         return formatFraction(v);

@@ -181,6 +181,26 @@ describe("analyze: properties", function () {
     facts = factsFromResources(network, resourcesOf(await planShipped()));
   });
 
+  it("without a standby PostgreSQL site, losing the primary region leaves no current copy and no recovery", () => {
+    const noStandby = new Map(facts);
+    const dr = facts.get("dr")!;
+    noStandby.set("dr", { ...dr, postgres: undefined });
+    const a = analyze(network, noStandby);
+    const region = a.domains.find((d) => d.domain.name === "aws/us-east-1")!;
+    expect(region.postgres).to.deep.include({ recovery: "none", currentCopy: false });
+    const rto = region.checks.find((c) => c.what === "rto")!;
+    expect(rto.verdict).to.equal("missed");
+    expect(rto.achievable!.seconds).to.equal(Number.POSITIVE_INFINITY);
+    expect(a.problems).to.include(
+      "region aws/us-east-1: no current copy of the PostgreSQL data survives (backups only)",
+    );
+    // Two zones of the primary: the DCS loses its majority; the replicas are a current copy, but
+    // nothing can take writes without an operator.
+    const pair = a.domains.find((d) => d.domain.name === "aws/us-east-1a+us-east-1b")!;
+    expect(pair.postgres).to.deep.include({ recovery: "none", currentCopy: true });
+    expect(pair.checks.find((c) => c.what === "rto")!.verdict).to.equal("missed");
+  });
+
   const metKeys = (a: Analysis) =>
     new Set([
       ...a.domains.flatMap((d) =>
