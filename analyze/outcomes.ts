@@ -172,6 +172,13 @@ export function postgresOutcome(
   };
 }
 
+/** Redis replicates asynchronously: what a promotion may lose (reported, not judged). */
+function redisLoss(maxLag: number | undefined): string {
+  return maxLag === undefined
+    ? "; asynchronous replication without min-replicas-to-write: the loss is unbounded by settings"
+    : `; asynchronous replication: writes of the last <= ${maxLag}s may be lost (min-replicas-max-lag)`;
+}
+
 export function redisOutcome(
   network: Network,
   facts: ReadonlyMap<string, SiteFacts>,
@@ -199,7 +206,7 @@ export function redisOutcome(
   if (sentinelsLeft >= need && r.servers - lostServers >= 1)
     return {
       recovery: lostServers === 0 ? "unaffected" : "sentinel-failover",
-      detail: `${sentinelsLeft}/${r.sentinels} sentinels (need ${need}: majority and quorum ${r.quorum}), ${r.servers - lostServers}/${r.servers} servers left: a replica is promoted`,
+      detail: `${sentinelsLeft}/${r.sentinels} sentinels (need ${need}: majority and quorum ${r.quorum}), ${r.servers - lostServers}/${r.servers} servers left: a replica is promoted${lostServers > 0 ? redisLoss(r.minReplicasMaxLag) : ""}`,
     };
   const standby = network.sites.find(
     (s) =>
