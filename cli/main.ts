@@ -15,11 +15,13 @@ import { failoverCommand } from "./commands/failover";
 import { failbackCommand } from "./commands/failback";
 import { runbookCommand } from "./commands/runbook";
 import { drillCommand } from "./commands/drill";
+import { analyzeCommand } from "./commands/analyze";
 
 /** Every command; each lives in cli/commands/<name>.ts. */
 export const COMMANDS: readonly Command[] = [
   planCommand,
   policyCommand,
+  analyzeCommand,
   drillCommand,
   failoverCommand,
   failbackCommand,

@@ -126,6 +126,7 @@ describe("policy workflow", () => {
     expect(wf.on).to.have.property("pull_request");
     const steps = wf.jobs.offline.steps.map((s: { run?: string }) => s.run ?? "").join("\n");
     expect(steps).to.include("npm ci").and.include("policy --all --format markdown");
+    expect(steps).to.include("analyze --markdown > analyze-report.md");
     expect(wf.jobs.preview.if).to.include("enabled == 'true'");
     expect(wf.jobs.preview.steps.map((s: { run?: string }) => s.run ?? "").join("\n")).to.include(
       "--policy-pack policies",
