@@ -12,6 +12,7 @@ import type { Provider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import {
   cronJobSpec,
+  jobScripts,
   planBackupJobs,
   type PostgresSource,
   type RedisSource,
@@ -181,7 +182,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
       `${name}-scripts`,
       {
         metadata: { name: scriptsName, namespace: args.namespace, labels: args.labels },
-        data: Object.fromEntries(jobs.map((j) => [`${j.role}.sh`, j.script])),
+        data: Object.fromEntries(jobs.flatMap(jobScripts)),
       },
       child,
     );
@@ -200,7 +201,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
             labels: { ...args.labels, "drstack.io/backup-job": job.role },
           },
           spec: cronJobSpec(job, {
-            image: s.image,
+            ...(s.image ? { image: s.image } : {}),
             serviceAccountName: "drstack-backup",
             scriptsConfigMap: scriptsName,
             labels: args.labels,

@@ -67,8 +67,13 @@ export interface BackupSettings {
   readonly minBytes: MinimumSizes;
   /** Where jobs push their metrics. Default `http://drstack-pushgateway:9091` (the site's own, with basic auth). */
   readonly pushgateway: string;
-  /** Image with bash, curl, jq, rclone, gpg, pgbackrest, redis-tools. Default `ghcr.io/drstack/backup-tools:1.0.0`. */
-  readonly image: string;
+  /**
+   * The single-image variant: one image with every tool (bash, curl, rclone, gpg, pgbackrest,
+   * redis-tools, python3), which you build from images/backup-tools/Containerfile and push to
+   * your registry; nobody publishes it. Default: none: each job runs on a published image of the
+   * catalogue (components/shared/images.ts). Needed only by the OpenPGP key job (`keyRecipient`).
+   */
+  readonly image?: string;
   /** GCP: project of the buckets. Default: the provider's project. */
   readonly gcpProject?: string;
   /** GCP: `dual-region` (turbo replication, default) or `copy` (second bucket + copy job). */
@@ -105,7 +110,6 @@ export const DEFAULT_MIN_BYTES: MinimumSizes = {
 export const DEFAULT_RETENTION_DAYS = 35;
 /** The site's own Pushgateway (SiteMonitoring), in the jobs' namespace. */
 export const DEFAULT_PUSHGATEWAY = "http://drstack-pushgateway:9091";
-export const DEFAULT_IMAGE = "ghcr.io/drstack/backup-tools:1.0.0";
 
 /** Default replica region by site region: another region on the same continent (data residency). */
 export const PAIRED_REGIONS: Readonly<Record<string, string>> = {
@@ -297,6 +301,13 @@ export function backupSettings(site: Site, raw: unknown, problems: Problems): Ba
       `use ${site.cloud === "aws" ? "gcp" : "aws"}`,
     );
   }
+  if (r.keyRecipient && !r.image && site.services.includes("validators")) {
+    problems.add(
+      `${key}.image`,
+      "the OpenPGP key backup (keyRecipient) needs gpg, which no published image of the catalogue carries",
+      "build images/backup-tools/Containerfile, push it and set image to its reference, or drop keyRecipient and use the custodial key backup (docs/keys.md)",
+    );
+  }
   const retentionDays = r.retentionDays ?? DEFAULT_RETENTION_DAYS;
   return {
     bucketName: r.bucketName,
@@ -306,7 +317,7 @@ export function backupSettings(site: Site, raw: unknown, problems: Problems): Ba
     schedules,
     minBytes: { ...DEFAULT_MIN_BYTES, ...r.minBytes },
     pushgateway: r.pushgateway ?? DEFAULT_PUSHGATEWAY,
-    image: r.image ?? DEFAULT_IMAGE,
+    image: r.image,
     gcpProject: r.gcpProject,
     gcpReplication,
     kmsKeyName: r.kmsKeyName,
