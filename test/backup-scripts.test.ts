@@ -17,7 +17,12 @@ import {
   renderPrelude,
   renderRedisBackupScript,
 } from "../components/backup/scripts";
-import { renderVerifyScript } from "../components/backup/verify";
+import { pushgatewayWebConfig } from "../components/monitoring/scrape";
+import {
+  REDIS_STEP_RESULT,
+  renderVerifyRedisStep,
+  renderVerifyScript,
+} from "../components/backup/verify";
 
 function tmp(prefix = "drstack-backup-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -143,8 +148,9 @@ describe("backup scripts: pgBackRest info guard (jq on real info JSON)", () => {
   });
 });
 
+/** A port in this suite's range (24500-24899, pairs: port and port + 1). */
 function freePort(): number {
-  return 20000 + Math.floor(Math.random() * 20000);
+  return 24500 + 2 * Math.floor(Math.random() * 200);
 }
 
 async function waitFor(check: () => boolean, what: string, ms = 15_000): Promise<void> {
@@ -281,6 +287,99 @@ describe("backup scripts: Redis snapshot and restore verification (real redis-se
       /^backup_restore_verification_success\{site="primary",check="redis-rdb"\} 0$/m,
     );
   });
+  it("refuses a truncated dump (redis-check-rdb) with a message and uploads nothing", () => {
+    // A dump cut short in transit: the real redis-cli writes it, then it loses its second half.
+    const bin = tmp();
+    fs.writeFileSync(
+      path.join(bin, "redis-cli"),
+      `#!/bin/bash\n${spawnSync("bash", ["-c", "command -v redis-cli"], { encoding: "utf8" }).stdout.trim()} "$@" || exit $?\n` +
+        `prev=""; for a in "$@"; do if [ "$prev" = --rdb ]; then truncate -s $(( $(stat -c %s "$a") / 2 )) "$a"; fi; prev=$a; done\n`,
+      { mode: 0o755 },
+    );
+    const before = fs.readdirSync(path.join(bucket, "redis", "primary")).sort();
+    const m = tmp();
+    const r = bash(renderRedisBackupScript(256), {
+      ...env(m),
+      PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+    });
+    expect(r.code, r.stdout + r.stderr).to.not.equal(0);
+    expect(r.stdout + r.stderr).to.match(/RDB ERROR|Unexpected EOF|FAILED/);
+    expect(fs.readdirSync(path.join(bucket, "redis", "primary")).sort()).to.deep.equal(before);
+    expect(metrics(m))
+      .to.contain("backup_last_failure_timestamp_seconds")
+      .and.not.contain("backup_size_bytes");
+  });
+
+  it("a refused upload (read-only WebDAV bucket) fails the job and leaves the previous backup intact", async () => {
+    const folder = path.join(bucket, "redis", "primary");
+    const snapshot = () =>
+      Object.fromEntries(
+        fs.readdirSync(folder).map((f) => [f, fs.readFileSync(path.join(folder, f), "hex")]),
+      );
+    // A good backup first (object names have one-second resolution), then the failing one.
+    spawnSync("sleep", ["1.1"]);
+    cli("SET", "after-corruption", "x".repeat(1000));
+    const good = bash(renderRedisBackupScript(256), env(tmp()));
+    expect(good.code, good.stdout + good.stderr).to.equal(0);
+    const before = snapshot();
+    // The same bucket served read-only by a real WebDAV server (rclone serve): every PUT is refused.
+    const port = 24900 + Math.floor(Math.random() * 90);
+    const server = spawn(
+      "rclone",
+      ["serve", "webdav", "--read-only", "--addr", `127.0.0.1:${port}`, path.dirname(bucket)],
+      { stdio: "ignore", env: { ...process.env, HOME: dir } },
+    );
+    procs.push(server);
+    const dav = {
+      RCLONE_CONFIG_BACKUP_TYPE: "webdav",
+      RCLONE_CONFIG_BACKUP_URL: `http://127.0.0.1:${port}/`,
+      BUCKET: path.basename(bucket),
+    };
+    await waitFor(
+      () =>
+        spawnSync("rclone", ["lsf", `backup:${dav.BUCKET}/redis/primary/`], {
+          env: { ...process.env, HOME: dir, ...dav },
+        }).status === 0,
+      "rclone serve webdav",
+    );
+    spawnSync("sleep", ["1.1"]);
+    const m = tmp();
+    const r = bash(renderRedisBackupScript(256), { ...env(m), ...dav });
+    expect(r.code, r.stdout + r.stderr).to.not.equal(0);
+    expect(r.stderr).to.match(/Failed to copy|403|read only|Forbidden/i);
+    expect(snapshot()).to.deep.equal(before);
+    expect(metrics(m)).to.not.contain("backup_last_success_timestamp_seconds");
+    // The previous snapshot still verifies, read through the same server.
+    const v = tmp();
+    const ok = bash(renderVerifyScript({ postgres: false, redis: true, rowChecks: [] }), {
+      ...env(v),
+      ...dav,
+    });
+    expect(ok.code, ok.stdout + ok.stderr).to.equal(0);
+    server.kill("SIGTERM");
+  });
+
+  it("the verify job's Redis init step hands its result to the main container through /scratch", () => {
+    const scratch = tmp();
+    const m = tmp();
+    const e = { ...env(m), SCRATCH_DIR: scratch };
+    const step = bash(renderVerifyRedisStep(), e);
+    expect(step.code, step.stdout + step.stderr).to.equal(0);
+    expect(fs.readFileSync(path.join(scratch, REDIS_STEP_RESULT), "utf8").trim()).to.equal("1");
+    const main = bash(renderVerifyScript({ postgres: false, redis: "step", rowChecks: [] }), e);
+    expect(main.code, main.stdout + main.stderr).to.equal(0);
+    expect(metrics(m)).to.match(
+      /^backup_restore_verification_success\{site="primary",check="redis-rdb"\} 1$/m,
+    );
+    // No result (the step never ran): the main container reports the check failed.
+    const m2 = tmp();
+    const none = bash(renderVerifyScript({ postgres: false, redis: "step", rowChecks: [] }), {
+      ...env(m2),
+      SCRATCH_DIR: tmp(),
+    });
+    expect(none.code).to.not.equal(0);
+    expect(metrics(m2)).to.match(/check="redis-rdb"\} 0$/m);
+  });
 });
 
 describe("backup scripts: validator keys encrypted client-side (real gpg, rclone)", function () {
@@ -394,5 +493,57 @@ describe("backup scripts: bucket copy (rclone, local backend)", () => {
       "r".repeat(1000),
     );
     expect(metrics(m)).to.match(/^backup_size_bytes\{site="primary",kind="copy-replica"\} 1500$/m);
+  });
+});
+
+describe("backup scripts: metrics without curl (bash /dev/tcp to a real Pushgateway with basic auth)", function () {
+  this.timeout(60_000);
+  let proc: ChildProcess | undefined;
+  const port = 24990 + Math.floor(Math.random() * 9);
+  before(async () => {
+    const dir = tmp();
+    const hash = spawnSync("htpasswd", ["-nbBC", "10", "drstack", "s3cret"], { encoding: "utf8" })
+      .stdout.trim()
+      .split(":")[1];
+    const web = path.join(dir, "web.yml");
+    fs.writeFileSync(web, pushgatewayWebConfig("drstack", hash));
+    proc = spawn(
+      "prometheus-pushgateway",
+      [`--web.listen-address=127.0.0.1:${port}`, `--web.config.file=${web}`],
+      { stdio: "ignore" },
+    );
+    await waitFor(() => bash(`exec 3<>/dev/tcp/127.0.0.1/${port}`, {}).code === 0, "pushgateway");
+  });
+  after(() => proc?.kill("SIGTERM"));
+
+  it("http_post pushes the metrics the job reports; wrong credentials are an error", () => {
+    const body = path.join(tmp(), "m.prom");
+    fs.writeFileSync(
+      body,
+      '# TYPE backup_size_bytes gauge\nbackup_size_bytes{site="primary",kind="redis"} 4242\n',
+    );
+    const url = `http://127.0.0.1:${port}/metrics/job/drstack-backup/site/primary/kind/redis`;
+    const push = (password: string) =>
+      bash(
+        `${renderPrelude("redis")}\nhttp_post ${JSON.stringify(url)} ${JSON.stringify(body)}\n`,
+        {
+          SITE: "primary",
+          PUSHGATEWAY_USER: "drstack",
+          PUSHGATEWAY_PASSWORD: password,
+        },
+      );
+    const ok = push("s3cret");
+    expect(ok.code, ok.stderr).to.equal(0);
+    const scraped = spawnSync(
+      "curl",
+      ["-fsS", "-u", "drstack:s3cret", `http://127.0.0.1:${port}/metrics`],
+      {
+        encoding: "utf8",
+      },
+    ).stdout;
+    expect(scraped).to.match(/^backup_size_bytes\{.*kind="redis".*site="primary"\} 4242$/m);
+    const bad = push("wrong");
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.contain("401");
   });
 });

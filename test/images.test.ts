@@ -14,7 +14,10 @@ export function podImages(value: unknown, at = ""): { path: string; image: unkno
   if (!value || typeof value !== "object") return [];
   const out: { path: string; image: unknown }[] = [];
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if ((k === "containers" || k === "initContainers" || k === "ephemeralContainers") && Array.isArray(v)) {
+    if (
+      (k === "containers" || k === "initContainers" || k === "ephemeralContainers") &&
+      Array.isArray(v)
+    ) {
       v.forEach((c, i) =>
         out.push({ path: `${at}.${k}[${i}]`, image: (c as { image?: unknown }).image }),
       );
@@ -46,7 +49,9 @@ describe("images: one catalogue of published images", () => {
   });
 
   it("the backup CronJobs run on the PostgreSQL, Redis, rclone and Debian images, tools copied by an init container", () => {
-    const cron = plans.flatMap((p) => p.resources.filter((r) => r.type === "kubernetes:batch/v1:CronJob"));
+    const cron = plans.flatMap((p) =>
+      p.resources.filter((r) => r.type === "kubernetes:batch/v1:CronJob"),
+    );
     const byRole = new Map<string, string[]>();
     for (const r of cron) {
       const spec = (r.inputs as any).spec.jobTemplate.spec.template.spec;

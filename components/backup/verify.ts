@@ -152,18 +152,18 @@ run_check() { # NAME FUNCTION: runs the check in a subshell with errexit (outsid
 
 ${opts.postgres ? `: "\${STANZA:?}"\nrun_check pgbackrest-verify check_pgbackrest_verify\nrun_check postgres-restore check_postgres_restore` : "# no PostgreSQL on this site"}
 ${
-    opts.redis === "step"
-      ? `# the RDB check ran in the init container (renderVerifyRedisStep); its result line:
+  opts.redis === "step"
+    ? `# the RDB check ran in the init container (renderVerifyRedisStep); its result line:
 if [ -s "$scratch/${REDIS_STEP_RESULT}" ]; then
   read -r ok < "$scratch/${REDIS_STEP_RESULT}"
   record redis-rdb "$ok"
 else
   record redis-rdb 0
 fi`
-      : opts.redis
-        ? "run_check redis-rdb check_redis_rdb"
-        : "# no Redis on this site"
-  }
+    : opts.redis
+      ? "run_check redis-rdb check_redis_rdb"
+      : "# no Redis on this site"
+}
 
 {
   printf '# TYPE backup_restore_verification_success gauge\\n%s' "$results"

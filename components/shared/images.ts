@@ -85,7 +85,8 @@ export const IMAGES: Readonly<Record<ImageName, CatalogImage>> = {
     publishedBy: "Docker Official Images (docker.io/library/debian)",
     provides: ["bash", "coreutils", "findutils", "mawk", "sed", "tar"],
     usedFor: "the bucket copy jobs (rclone from /tools)",
-    recipe: "github.com/debuerreotype/docker-debian-artifacts bookworm/slim (Essential/Required packages)",
+    recipe:
+      "github.com/debuerreotype/docker-debian-artifacts bookworm/slim (Essential/Required packages)",
   },
   node: {
     ref: "node:20.18.1-bookworm-slim",
