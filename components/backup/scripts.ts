@@ -63,7 +63,7 @@ http_post() {
   exec 3<&- 3>&-
   case "$status" in
     "HTTP/1."?" 2"*) return 0 ;;
-    *) echo "metrics: POST $url answered \"\${status%$'\r'}\"" >&2; return 1 ;;
+    *) echo "metrics: POST $url answered: \${status%$'\\r'}" >&2; return 1 ;;
   esac
 }
 
