@@ -15,6 +15,7 @@ import { failoverCommand } from "./commands/failover";
 import { failbackCommand } from "./commands/failback";
 import { runbookCommand } from "./commands/runbook";
 import { drillCommand } from "./commands/drill";
+import { keysCommand } from "./commands/keys";
 
 /** Every command; each lives in cli/commands/<name>.ts. */
 export const COMMANDS: readonly Command[] = [
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   failoverCommand,
   failbackCommand,
   runbookCommand,
+  keysCommand,
 ];
 
 const consoleIo: Io = {
