@@ -13,11 +13,13 @@ import { expect } from "chai";
 import {
   PG_INFO_GUARD,
   renderCopyScript,
+  renderCustodialKeysScript,
   renderKeysBackupScript,
   renderPrelude,
   renderRedisBackupScript,
 } from "../components/backup/scripts";
 import { pushgatewayWebConfig } from "../components/monitoring/scrape";
+import { runCli } from "./support/project";
 import {
   REDIS_STEP_RESULT,
   renderVerifyRedisStep,
@@ -545,5 +547,120 @@ describe("backup scripts: metrics without curl (bash /dev/tcp to a real Pushgate
     const bad = push("wrong");
     expect(bad.code).to.not.equal(0);
     expect(bad.stderr).to.contain("401");
+  });
+});
+
+describe("backup scripts: custodial key backup job (real node sealing, rclone; opened by drstack keys restore --sealed)", function () {
+  this.timeout(120_000);
+  const dir = tmp("drstack-custody-");
+  const keys = path.join(dir, "keys");
+  const bucket = path.join(dir, "bucket");
+  const kdf = ["--kdf-memory", "64", "--kdf-time", "1", "--kdf-lanes", "1"];
+  let publicKey = "";
+  const env = (m: string, extra: Record<string, string> = {}) => ({
+    SITE: "primary",
+    BUCKET: bucket,
+    METRICS_DIR: m,
+    SCRATCH_DIR: tmp(),
+    HOME: dir,
+    KEYS_DIR: keys,
+    RECOVERY_PUBLIC_KEY: publicKey,
+    RECOVERY_SHARES: "5",
+    RECOVERY_THRESHOLD: "3",
+    RCLONE_CONFIG_BACKUP_TYPE: "local",
+    ...extra,
+  });
+  before(() => {
+    fs.mkdirSync(keys);
+    fs.mkdirSync(bucket);
+    // As a Secret volume mounts them: files are links into a ..data directory.
+    fs.mkdirSync(path.join(keys, "..data"));
+    fs.writeFileSync(
+      path.join(keys, "..data", "priv_validator_key.json"),
+      `{"priv_key":"${"k".repeat(120)}"}\n`,
+    );
+    fs.writeFileSync(
+      path.join(keys, "..data", "node_key.json"),
+      Buffer.from([1, 2, 3, 0, 255, 10]),
+    );
+    fs.symlinkSync("..data/priv_validator_key.json", path.join(keys, "priv_validator_key.json"));
+    fs.symlinkSync("..data/node_key.json", path.join(keys, "node_key.json"));
+    const r = runCli([
+      "keys",
+      "recovery-key",
+      "--out",
+      path.join(dir, "recovery"),
+      "--shares-out",
+      path.join(dir, "shares"),
+      ...kdf,
+    ]);
+    expect(r.code, r.stderr).to.equal(0);
+    publicKey = /recovery public key: ([0-9a-f]{64})/.exec(r.stdout)![1];
+  });
+
+  it("refuses a wrong recovery key and too little key material", () => {
+    const bad = bash(renderCustodialKeysScript(64), env(tmp(), { RECOVERY_PUBLIC_KEY: "abc" }));
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.contain("RECOVERY_PUBLIC_KEY must be");
+    const small = bash(renderCustodialKeysScript(100_000), env(tmp()));
+    expect(small.code).to.not.equal(0);
+    expect(small.stderr).to.contain("below the minimum of 100000");
+    expect(fs.readdirSync(bucket)).to.deep.equal([]);
+  });
+
+  it("seals the keys to the recovery key, uploads only ciphertext and share metadata, and 3 custodians restore them byte for byte", () => {
+    const m = tmp();
+    const r = bash(renderCustodialKeysScript(64), env(m));
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    const folder = path.join(bucket, "keys", "primary");
+    const stored = fs.readdirSync(folder);
+    const sealed = stored.find((f) => f.endsWith(".sealed.json"))!;
+    expect(stored).to.deep.equal([sealed, `${sealed}.sha256`]);
+    const text = fs.readFileSync(path.join(folder, sealed), "utf8");
+    expect(text).to.not.contain("kkkk");
+    const header = JSON.parse(JSON.parse(text).header);
+    expect(header.recipient).to.deep.equal({ publicKey, shares: 5, threshold: 3 });
+    expect(header.files.map((f: { name: string }) => f.name)).to.deep.equal([
+      "node_key.json",
+      "priv_validator_key.json",
+    ]);
+    expect(text).to.not.match(/"share"|wrapped/);
+    expect(metrics(m)).to.match(/^backup_size_bytes\{site="primary",kind="keys"\} \d+$/m);
+    const shares = fs.readdirSync(path.join(dir, "shares")).sort();
+    const out = path.join(dir, "restored");
+    const restore = runCli([
+      "keys",
+      "restore",
+      "--sealed",
+      path.join(folder, sealed),
+      "--backup",
+      path.join(dir, "recovery", "backup.json"),
+      ...[shares[0], shares[2], shares[4]].flatMap((s) => ["--share", path.join(dir, "shares", s)]),
+      "--out",
+      out,
+    ]);
+    expect(restore.code, restore.stderr).to.equal(0);
+    for (const f of ["priv_validator_key.json", "node_key.json"])
+      expect(
+        fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(keys, f))),
+      ).to.equal(true);
+    // An altered sealed backup is refused and nothing is written.
+    const doc = JSON.parse(text);
+    doc.header = doc.header.replace('"site":"primary"', '"site":"dr"');
+    fs.writeFileSync(path.join(dir, "altered.json"), JSON.stringify(doc));
+    const altered = runCli([
+      "keys",
+      "restore",
+      "--sealed",
+      path.join(dir, "altered.json"),
+      "--backup",
+      path.join(dir, "recovery", "backup.json"),
+      ...shares.slice(0, 3).flatMap((s) => ["--share", path.join(dir, "shares", s)]),
+      "--out",
+      path.join(dir, "none"),
+    ]);
+    expect(altered.code).to.equal(1);
+    expect(altered.stderr).to.contain("does not open");
+    expect(fs.existsSync(path.join(dir, "none"))).to.equal(false);
   });
 });

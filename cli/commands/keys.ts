@@ -12,10 +12,14 @@ import {
   DEFAULT_SHARES,
   DEFAULT_THRESHOLD,
   type KeyFile,
+  newRecoveryKey,
   openBackup,
+  openSealed,
+  RECOVERY_KEY_FILE,
   type SealedBackup,
   type Share,
 } from "../keys/custody";
+import { bytesToHex } from "@noble/hashes/utils";
 import { type Command, EXIT, many, positiveInt, UsageError, type Values } from "../command";
 
 /** Every regular file under `dir` (relative names, sorted), skipping Kubernetes' `..data` links. */
@@ -52,8 +56,12 @@ function emptyOrAbsent(dir: string, what: string): void {
     throw new UsageError(`${what} ${dir} is not empty: refusing to overwrite`);
 }
 
-async function backup(values: Values, out: (t: string) => void): Promise<number> {
-  const dir = str(values, "dir");
+async function backup(
+  values: Values,
+  out: (t: string) => void,
+  recovery?: { privateKey: Uint8Array; publicKey: Uint8Array },
+): Promise<number> {
+  const dir = recovery ? "" : str(values, "dir");
   const outDir = str(values, "out");
   const sharesDir = str(values, "shares-out");
   if (path.resolve(outDir) === path.resolve(sharesDir))
@@ -77,8 +85,17 @@ async function backup(values: Values, out: (t: string) => void): Promise<number>
     t: positiveInt(values, "kdf-time", DEFAULT_KDF.t),
     p: positiveInt(values, "kdf-lanes", DEFAULT_KDF.p),
   };
-  const files = fs.existsSync(dir) ? readKeyDir(dir) : [];
-  const label = typeof values.label === "string" ? values.label : path.basename(path.resolve(dir));
+  const files = recovery
+    ? [{ name: RECOVERY_KEY_FILE, data: recovery.privateKey }]
+    : fs.existsSync(dir)
+      ? readKeyDir(dir)
+      : [];
+  const label =
+    typeof values.label === "string"
+      ? values.label
+      : recovery
+        ? "recovery-key"
+        : path.basename(path.resolve(dir));
   emptyOrAbsent(outDir, "--out");
   emptyOrAbsent(sharesDir, "--shares-out");
   const { backup: sealed, shares } = await createBackup({
@@ -114,6 +131,13 @@ async function backup(values: Values, out: (t: string) => void): Promise<number>
       `  share ${s.index}/${n} for ${s.custodian}${s.wrapped ? " (passphrase-wrapped)" : ""}: ${file}`,
     );
   }
+  if (recovery) {
+    out(`recovery public key: ${bytesToHex(recovery.publicKey)}`);
+    out("stack config (every site whose validator keys the backup job seals to these custodians):");
+    out(
+      `  drstack:backup:\n    keyRecovery: { publicKey: ${bytesToHex(recovery.publicKey)}, shares: ${n}, threshold: ${k} }`,
+    );
+  }
   out(`hand each share file to its custodian, then delete ${sharesDir}; any ${k} restore the keys`);
   return EXIT.ok;
 }
@@ -130,7 +154,28 @@ async function restore(values: Values, out: (t: string) => void): Promise<number
     shares.push(s);
     if (passFile) passphrases.set(s.index, readPass(passFile));
   }
-  const { header, files } = await openBackup(sealed, shares, passphrases);
+  const opened = await openBackup(sealed, shares, passphrases);
+  let header: {
+    id?: string;
+    label?: string;
+    site?: string;
+    createdAt: string;
+    files: readonly { name: string; size: number; sha256: string }[];
+    references?: readonly string[];
+  } = opened.header;
+  let files = opened.files;
+  if (typeof values.sealed === "string") {
+    const key = files.find((f) => f.name === RECOVERY_KEY_FILE);
+    if (!key)
+      throw new CustodyError(
+        `backup ${opened.header.id} is not a recovery key backup (no ${RECOVERY_KEY_FILE})`,
+      );
+    const job = JSON.parse(fs.readFileSync(values.sealed, "utf8")) as SealedBackup;
+    const o = openSealed(job, key.data);
+    key.data.fill(0);
+    header = o.header;
+    files = o.files;
+  }
   // Everything checked: write into a sibling temporary directory, then rename it into place.
   const parent = path.dirname(path.resolve(outDir));
   fs.mkdirSync(parent, { recursive: true });
@@ -147,10 +192,10 @@ async function restore(values: Values, out: (t: string) => void): Promise<number
     throw e;
   }
   out(
-    `restored backup ${header.id} of ${header.label} (${header.createdAt}) with ${shares.length} share(s): ${files.length} file(s) into ${outDir}`,
+    `restored backup ${header.id ?? String(values.sealed)} of ${header.label ?? header.site} (${header.createdAt}) with ${shares.length} share(s): ${files.length} file(s) into ${outDir}`,
   );
   for (const f of header.files) out(`  ${f.name} ${f.size} bytes sha256 ${f.sha256}`);
-  for (const r of header.references) out(`  not in the backup (reference only): ${r}`);
+  for (const r of header.references ?? []) out(`  not in the backup (reference only): ${r}`);
   return EXIT.ok;
 }
 
@@ -173,12 +218,16 @@ export const keysCommand: Command = {
     "kdf-lanes": { type: "string" },
     backup: { type: "string" },
     share: { type: "string", multiple: true },
+    sealed: { type: "string" },
   },
   help: `Usage:
   drstack keys backup --dir KEYDIR --out DIR --shares-out DIR [--label NAME]
                       [--shares 5] [--threshold 3] [--custodian NAME[=PASSFILE]]...
                       [--reference REF]... [--kdf-memory KiB] [--kdf-time N] [--kdf-lanes N]
   drstack keys restore --backup DIR/backup.json --share FILE[=PASSFILE]... --out DIR
+  drstack keys recovery-key --out DIR --shares-out DIR [--shares 5] [--threshold 3]
+                      [--custodian NAME[=PASSFILE]]... [--kdf-memory KiB] ...
+  drstack keys restore --sealed SEALED.json --backup DIR/backup.json --share FILE[=PASSFILE]... --out DIR
 
 backup seals every file under KEYDIR (priv_validator_key.json, node_key.json, anything else the
 signer needs) with AES-256-GCM under a random data key, splits the data key into --shares Shamir
@@ -186,6 +235,11 @@ shares of which any --threshold recover it, and wraps each custodian's share wit
 PASSFILE through Argon2id (default m=65536 KiB, t=3, p=4: RFC 9106's second recommended option).
 The backup (DIR/backup.json) and the shares (--shares-out) go to different directories.
 --reference records an HSM-backed or remote-signer key by reference only.
+
+recovery-key makes the custodians' X25519 recovery key for the scheduled key backup job: its
+private key is stored only as a custodial backup like the above (shares to the custodians), its
+public key goes into drstack:backup.keyRecovery. The job seals each site's keys to it; restore
+--sealed opens such a backup (a *.sealed.json from the bucket) with K shares of the recovery key.
 
 restore needs --threshold distinct shares of the same backup; it writes the files into --out (which
 must be absent or empty) only after every check passed.
@@ -197,6 +251,7 @@ shares of another backup; nothing written); 2 bad usage.`,
     if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
     try {
       if (sub === "backup") return await backup(ctx.values, ctx.io.out);
+      if (sub === "recovery-key") return await backup(ctx.values, ctx.io.out, newRecoveryKey());
       if (sub === "restore") return await restore(ctx.values, ctx.io.out);
     } catch (e) {
       if (e instanceof CustodyError) {

@@ -13,10 +13,13 @@
  *   SHA-256, so shares of another backup are refused before any combining.
  */
 import { gcm } from "@noble/ciphers/aes";
+import { x25519 } from "@noble/curves/ed25519";
+import { hkdf } from "@noble/hashes/hkdf";
 import { argon2idAsync } from "@noble/hashes/argon2";
 import { sha256 } from "@noble/hashes/sha2";
 import { bytesToHex, hexToBytes, randomBytes, utf8ToBytes } from "@noble/hashes/utils";
 import { combine, split } from "shamir-secret-sharing";
+import { KEY_SEAL_FORMAT } from "../../components/backup/scripts";
 
 export const BACKUP_FORMAT = "drstack-key-backup/1";
 export const SHARE_FORMAT = "drstack-key-share/1";
@@ -317,4 +320,93 @@ export async function openBackup(
       );
   }
   return { header, files };
+}
+
+// ---- Scheduled backups sealed to the custodians' recovery key -------------------------------
+//
+// The backup job cannot hold shares (they never sit beside the ciphertext). It seals the key files
+// to an X25519 recovery public key instead (ephemeral X25519, HKDF-SHA256, AES-256-GCM with the
+// header as additional data; node:crypto in the job). The recovery private key exists only as a
+// custodial backup (`drstack keys recovery-key`): K custodians open it, then the sealed backups.
+
+export const SEAL_FORMAT = KEY_SEAL_FORMAT;
+export const RECOVERY_KEY_FILE = "recovery-x25519.key";
+
+export interface SealHeader {
+  readonly format: typeof SEAL_FORMAT;
+  readonly site: string;
+  readonly createdAt: string;
+  readonly cipher: "X25519-HKDF-SHA256-AES-256-GCM";
+  /** The recovery public key (hex) and how its private key is shared. */
+  readonly recipient: {
+    readonly publicKey: string;
+    readonly shares: number;
+    readonly threshold: number;
+  };
+  readonly ephemeralPublicKey: string;
+  readonly nonce: string;
+  readonly files: readonly {
+    readonly name: string;
+    readonly size: number;
+    readonly sha256: string;
+  }[];
+}
+
+/** A new recovery key pair (raw 32-byte X25519 keys). */
+export function newRecoveryKey(): { privateKey: Uint8Array; publicKey: Uint8Array } {
+  const privateKey = x25519.utils.randomPrivateKey();
+  return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+}
+
+/** Opens a sealed (job-made) backup with the recovery private key. */
+export function openSealed(
+  sealed: SealedBackup,
+  recoveryPrivateKey: Uint8Array,
+): { header: SealHeader; files: KeyFile[] } {
+  let h: SealHeader;
+  try {
+    h = JSON.parse(sealed.header) as SealHeader;
+  } catch {
+    throw new CustodyError("the sealed backup's header is not valid JSON: the file is damaged");
+  }
+  if (h.format !== SEAL_FORMAT) throw new CustodyError(`not a ${SEAL_FORMAT} backup`);
+  const ours = bytesToHex(x25519.getPublicKey(recoveryPrivateKey));
+  if (h.recipient?.publicKey !== ours)
+    throw new CustodyError(
+      `this backup is sealed to recovery key ${h.recipient?.publicKey}, not to the restored key ${ours}`,
+    );
+  const eph = hexToBytes(h.ephemeralPublicKey);
+  const shared = x25519.getSharedSecret(recoveryPrivateKey, eph);
+  const key = hkdf(
+    sha256,
+    shared,
+    new Uint8Array([...eph, ...hexToBytes(ours)]),
+    utf8ToBytes(SEAL_FORMAT),
+    32,
+  );
+  let plain: Uint8Array;
+  try {
+    plain = gcm(key, hexToBytes(h.nonce), utf8ToBytes(sealed.header)).decrypt(
+      Buffer.from(sealed.ciphertext, "base64"),
+    );
+  } catch {
+    throw new CustodyError("the sealed backup does not open: its ciphertext or header was altered");
+  }
+  const files = (
+    JSON.parse(Buffer.from(plain).toString("utf8")) as { name: string; data: string }[]
+  ).map((f) => ({
+    name: f.name,
+    data: new Uint8Array(Buffer.from(f.data, "base64")),
+  }));
+  if (files.length !== h.files.length)
+    throw new CustodyError("the backup's files differ from its header");
+  for (const [i, f] of files.entries()) {
+    checkName(f.name);
+    const l = h.files[i];
+    if (l.name !== f.name || l.size !== f.data.length || l.sha256 !== bytesToHex(sha256(f.data)))
+      throw new CustodyError(
+        `file ${f.name} does not match the size and SHA-256 its header records`,
+      );
+  }
+  return { header: h, files };
 }

@@ -35,7 +35,7 @@ export interface BackupScheduleArgs {
   readonly postgresStandby?: boolean;
   /** The site's Redis, when it runs one. Default: none (no RDB job). */
   readonly redis?: RedisSource;
-  /** Secret with validator keys/config to back up. Default: none (no key backup). Needs `settings.keyRecipient`. */
+  /** Secret with validator keys/config to back up. Default: none (no key backup). Needs `settings.keyRecovery` (or `keyRecipient` + `image`). */
   readonly keysSecret?: string;
   /** Queries the restored database must pass. Default `DEFAULT_ROW_CHECKS` (catalog readable). */
   readonly rowChecks?: readonly RowCheck[];
@@ -100,7 +100,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
     );
 
     let recipientConfigMap: string | undefined;
-    if (args.keysSecret && s.keyRecipient) {
+    if (args.keysSecret && s.keyRecipient && !s.keyRecovery) {
       recipientConfigMap = "drstack-backup-recipient";
       new ConfigMap(
         `${name}-recipient`,
@@ -110,9 +110,9 @@ export class BackupSchedule extends pulumi.ComponentResource {
         },
         child,
       );
-    } else if (args.keysSecret) {
+    } else if (args.keysSecret && !s.keyRecovery) {
       pulumi.log.warn(
-        `${args.site}: validator key backup is disabled: set drstack:backup.keyRecipient to an OpenPGP public key`,
+        `${args.site}: validator key backup is disabled: set drstack:backup.keyRecovery (drstack keys recovery-key prints it; see docs/keys.md)`,
         this,
       );
     }

@@ -10,6 +10,7 @@ import type { StorageTarget } from "../storage/settings";
 export type { StorageTarget };
 import {
   renderCopyScript,
+  renderCustodialKeysScript,
   renderKeysBackupScript,
   renderPgBackupScript,
   renderRedisBackupScript,
@@ -113,7 +114,7 @@ export interface JobPlanInput {
   readonly redis?: RedisSource;
   /** Secret holding validator keys and config, when the site runs validators and a recipient is set. */
   readonly keysSecret?: string;
-  /** ConfigMap holding the OpenPGP recipient key (`recipient.asc`). */
+  /** ConfigMap holding the OpenPGP recipient key (`recipient.asc`) for the optional OpenPGP key job. */
   readonly recipientConfigMap?: string;
   readonly rowChecks?: readonly RowCheck[];
   /** Second bucket to copy to (GCP copy mode, cross-cloud), with its rclone remote settings. */
@@ -268,8 +269,30 @@ export function planBackupJobs(input: JobPlanInput): BackupJob[] {
       scratch: disk,
     });
   }
+  if (input.keysSecret && s.keyRecovery) {
+    jobs.push({
+      role: "keys",
+      schedule: s.schedules.keys,
+      script: renderCustodialKeysScript(s.minBytes.keys),
+      image: "node",
+      tools: true,
+      activeDeadlineSeconds: 15 * 60,
+      suspend: false,
+      env: [
+        ...base,
+        { name: "KEYS_DIR", value: "/keys" },
+        { name: "RECOVERY_PUBLIC_KEY", value: s.keyRecovery.publicKey },
+        { name: "RECOVERY_SHARES", value: String(s.keyRecovery.shares) },
+        { name: "RECOVERY_THRESHOLD", value: String(s.keyRecovery.threshold) },
+      ],
+      mounts: [
+        { name: "validator-keys", mountPath: "/keys", source: { secret: input.keysSecret } },
+      ],
+      scratch: { medium: "Memory", sizeLimit: "256Mi" },
+    });
+  }
   // The OpenPGP variant needs gpg, which only the single-image variant (`settings.image`) carries.
-  if (input.keysSecret && input.recipientConfigMap && s.image) {
+  else if (input.keysSecret && input.recipientConfigMap && s.image) {
     jobs.push({
       role: "keys",
       schedule: s.schedules.keys,

@@ -248,3 +248,84 @@ if [ -z "$size" ]; then echo "guard: rclone size reported no byte count for the 
 report_success "$size"
 `;
 }
+
+/** Format of a key backup sealed to the custodians' recovery key (opened by `drstack keys restore --sealed`). */
+export const KEY_SEAL_FORMAT = "drstack-key-seal/1";
+
+/** The sealing program (node:crypto only, so the official node image runs it as is). */
+const KEY_SEAL_JS = `
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const path = require("node:path");
+const env = process.env;
+const dir = env.KEYS_DIR;
+const files = [];
+const walk = (rel) => {
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    if (e.name.startsWith("..")) continue;
+    const r = rel ? rel + "/" + e.name : e.name;
+    const st = fs.statSync(path.join(dir, r));
+    if (st.isDirectory()) walk(r);
+    else if (st.isFile()) files.push({ name: r, data: fs.readFileSync(path.join(dir, r)) });
+  }
+};
+walk("");
+files.sort((a, b) => (a.name < b.name ? -1 : 1));
+const pubHex = String(env.RECOVERY_PUBLIC_KEY || "");
+if (!/^[0-9a-f]{64}$/.test(pubHex)) {
+  console.error("RECOVERY_PUBLIC_KEY must be the recovery key's 64 hex digits (drstack keys recovery-key)");
+  process.exit(1);
+}
+const pubRaw = Buffer.from(pubHex, "hex");
+const spki = Buffer.concat([Buffer.from("302a300506032b656e032100", "hex"), pubRaw]);
+const recipient = crypto.createPublicKey({ key: spki, format: "der", type: "spki" });
+const eph = crypto.generateKeyPairSync("x25519");
+const ephRaw = eph.publicKey.export({ format: "der", type: "spki" }).subarray(12);
+const shared = crypto.diffieHellman({ privateKey: eph.privateKey, publicKey: recipient });
+const key = Buffer.from(crypto.hkdfSync("sha256", shared, Buffer.concat([ephRaw, pubRaw]), "${KEY_SEAL_FORMAT}", 32));
+const nonce = crypto.randomBytes(12);
+const header = JSON.stringify({
+  format: "${KEY_SEAL_FORMAT}",
+  site: env.SITE,
+  createdAt: new Date().toISOString(),
+  cipher: "X25519-HKDF-SHA256-AES-256-GCM",
+  recipient: { publicKey: pubHex, shares: Number(env.RECOVERY_SHARES), threshold: Number(env.RECOVERY_THRESHOLD) },
+  ephemeralPublicKey: ephRaw.toString("hex"),
+  nonce: nonce.toString("hex"),
+  files: files.map((f) => ({ name: f.name, size: f.data.length, sha256: crypto.createHash("sha256").update(f.data).digest("hex") })),
+});
+const c = crypto.createCipheriv("aes-256-gcm", key, nonce);
+c.setAAD(Buffer.from(header, "utf8"));
+const plain = Buffer.from(JSON.stringify(files.map((f) => ({ name: f.name, data: f.data.toString("base64") }))), "utf8");
+const ct = Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
+plain.fill(0);
+fs.writeFileSync(process.argv[2], JSON.stringify({ header, ciphertext: ct.toString("base64") }), { mode: 0o600 });
+`;
+
+/**
+ * Validator keys and config, custodial scheme: the files of KEYS_DIR are sealed in memory to the
+ * custodians' X25519 recovery public key (RECOVERY_PUBLIC_KEY; AES-256-GCM, header authenticated),
+ * checked and uploaded. The job holds no share and no private key: only ciphertext and the share
+ * metadata (recovery key, N, K) reach the bucket. Runs on the official node image.
+ */
+export function renderCustodialKeysScript(minBytes: number): string {
+  return `${renderPrelude("keys")}
+: "\${KEYS_DIR:?}" "\${RECOVERY_PUBLIC_KEY:?}" "\${RECOVERY_SHARES:?}" "\${RECOVERY_THRESHOLD:?}" "\${BUCKET:?}"
+scratch=\${SCRATCH_DIR:-/scratch}
+files=$(find -L "$KEYS_DIR" -type f ! -path '*/..*' | wc -l)
+if [ "$files" -eq 0 ]; then echo "guard: $KEYS_DIR holds no files: refusing to back up nothing" >&2; exit 1; fi
+plain=$(find -L "$KEYS_DIR" -type f ! -path '*/..*' -printf '%s\\n' | awk '{s += $1} END {print s + 0}')
+if [ "$plain" -lt ${minBytes} ]; then
+  echo "guard: $KEYS_DIR holds $plain bytes of key material, below the minimum of ${minBytes}" >&2
+  exit 1
+fi
+out="$scratch/keys.sealed.json"
+rm -f "$out"
+node - "$out" <<'JS'
+${KEY_SEAL_JS.trim()}
+JS
+size=$(guard_artifact "$out" $((plain + 300)))
+upload_verified "$out" "keys/\${SITE}/$(date -u +%Y%m%dT%H%M%SZ).sealed.json"
+report_success "$size"
+`;
+}

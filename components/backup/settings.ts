@@ -80,7 +80,17 @@ export interface BackupSettings {
   readonly gcpReplication: GcpReplication;
   /** Customer-managed key: GCP KMS key name (CMEK). Default: none (Google-managed keys). */
   readonly kmsKeyName?: string;
-  /** ASCII-armored OpenPGP public key the key backup is encrypted to. Default: none (key backup disabled). */
+  /**
+   * Custodial key backup (the default scheme): the X25519 recovery public key the job seals the
+   * validator keys to, and how its private key is shared among custodians (`drstack keys
+   * recovery-key` prints all three). Default: none.
+   */
+  readonly keyRecovery?: {
+    readonly publicKey: string;
+    readonly shares: number;
+    readonly threshold: number;
+  };
+  /** ASCII-armored OpenPGP public key the key backup is encrypted to (optional scheme; needs `image`). Default: none. */
   readonly keyRecipient?: string;
   /** Annotations on the backup ServiceAccount (IRSA role ARN, GKE workload identity). Default: none. */
   readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
@@ -195,6 +205,23 @@ export const BACKUP_SHAPE: Shape = {
         kind: "string",
         pattern: /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/,
         hint: "use projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>",
+      },
+    },
+    keyRecovery: {
+      shape: {
+        kind: "object",
+        fields: {
+          publicKey: {
+            shape: {
+              kind: "string",
+              pattern: /^[0-9a-f]{64}$/,
+              hint: "use the 64 hex digits `drstack keys recovery-key` prints",
+            },
+            required: true,
+          },
+          shares: { shape: { kind: "integer", min: 2, max: 255 }, required: true },
+          threshold: { shape: { kind: "integer", min: 2, max: 255 }, required: true },
+        },
       },
     },
     keyRecipient: {
@@ -321,6 +348,7 @@ export function backupSettings(site: Site, raw: unknown, problems: Problems): Ba
     gcpProject: r.gcpProject,
     gcpReplication,
     kmsKeyName: r.kmsKeyName,
+    keyRecovery: r.keyRecovery,
     keyRecipient: r.keyRecipient,
     serviceAccountAnnotations: r.serviceAccountAnnotations ?? {},
     crossCloud: r.crossCloud,
