@@ -113,7 +113,7 @@ describe("backup scripts: artifact guard (bash on real files)", () => {
   });
 });
 
-describe("backup scripts: pgBackRest info guard (jq on real info JSON)", () => {
+describe("backup scripts: pgBackRest info guard (python3 on real info JSON)", () => {
   const info = (backups: object[]) => {
     const f = path.join(tmp(), "info.json");
     fs.writeFileSync(f, JSON.stringify([{ name: "pg", backup: backups }]));

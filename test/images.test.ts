@@ -48,7 +48,7 @@ describe("images: one catalogue of published images", () => {
     expect(seen).to.be.greaterThan(20);
   });
 
-  it("the backup CronJobs run on the PostgreSQL, Redis, rclone and Debian images, tools copied by an init container", () => {
+  it("the backup CronJobs run on the PostgreSQL, Redis, rclone and node images, tools copied by an init container", () => {
     const cron = plans.flatMap((p) =>
       p.resources.filter((r) => r.type === "kubernetes:batch/v1:CronJob"),
     );
@@ -63,6 +63,7 @@ describe("images: one catalogue of published images", () => {
     }
     expect(byRole.get("pg-full")).to.deep.equal([IMAGES.postgres.ref]);
     expect(byRole.get("redis")).to.deep.equal([`init:${IMAGES.rclone.ref}`, IMAGES.redisTools.ref]);
+    expect(byRole.get("keys")).to.deep.equal([`init:${IMAGES.rclone.ref}`, IMAGES.node.ref]);
     expect(byRole.get("verify")).to.deep.equal([
       `init:${IMAGES.rclone.ref}`,
       `init:${IMAGES.redisTools.ref}`,
