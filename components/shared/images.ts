@@ -89,12 +89,13 @@ export const IMAGES: Readonly<Record<ImageName, CatalogImage>> = {
       "github.com/debuerreotype/docker-debian-artifacts bookworm/slim (Essential/Required packages)",
   },
   node: {
-    ref: "node:20.18.1-bookworm-slim",
+    ref: "node:22.23.2-bookworm-slim",
     publishedBy: "Docker Official Images (docker.io/library/node)",
-    provides: ["node 20 (node:crypto: AES-256-GCM, X25519, HKDF)", "bash", "coreutils"],
+    provides: ["node 22 (node:crypto: AES-256-GCM, X25519, HKDF)", "bash", "coreutils"],
     usedFor:
       "the custodial validator key backup job (seals the key files to the custodians' recovery key; rclone from /tools)",
-    recipe: "github.com/nodejs/docker-node 20/bookworm-slim/Dockerfile (FROM debian:bookworm-slim)",
+    recipe:
+      "github.com/nodejs/docker-node 22/bookworm-slim/Dockerfile (FROM debian:bookworm-slim, ENV NODE_VERSION=22.23.2; bash, coreutils, findutils, mawk from the Debian base)",
   },
   cometbft: {
     ref: "cometbft/cometbft:v0.38.17",
