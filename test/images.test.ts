@@ -5,6 +5,7 @@
  */
 import { expect } from "chai";
 import type { StackPlan } from "../planner/plan";
+import { type BackupJob, cronJobSpec } from "../components/backup/jobs";
 import { catalogued, IMAGES } from "../components/shared/images";
 import { planShipped } from "./support/project";
 
@@ -68,6 +69,39 @@ describe("images: one catalogue of published images", () => {
       `init:${IMAGES.rclone.ref}`,
       `init:${IMAGES.redisTools.ref}`,
       IMAGES.postgres.ref,
+    ]);
+  });
+
+  it("the single-image variant, only when set, runs every container on it and drops the tools init container", () => {
+    const job: BackupJob = {
+      role: "verify",
+      schedule: "0 6 * * *",
+      script: "#!/bin/bash\n",
+      image: "postgres",
+      tools: true,
+      steps: [{ name: "redis", image: "redisTools", script: "#!/bin/bash\n" }],
+      activeDeadlineSeconds: 60,
+      suspend: false,
+      env: [{ name: "SITE", value: "primary" }],
+      mounts: [],
+      scratch: { medium: "", sizeLimit: "1Gi" },
+    };
+    const common = { serviceAccountName: "sa", scriptsConfigMap: "cm", labels: {} };
+    const images = (spec: any) => {
+      const pod = spec.jobTemplate.spec.template.spec;
+      return [...(pod.initContainers ?? []), ...pod.containers].map(
+        (c: any) => `${c.name}=${c.image}`,
+      );
+    };
+    expect(images(cronJobSpec(job, common))).to.deep.equal([
+      `tools=${IMAGES.rclone.ref}`,
+      `verify-redis=${IMAGES.redisTools.ref}`,
+      `verify=${IMAGES.postgres.ref}`,
+    ]);
+    const single = "registry.example.com/drstack-backup-tools:1";
+    expect(images(cronJobSpec(job, { ...common, image: single }))).to.deep.equal([
+      `verify-redis=${single}`,
+      `verify=${single}`,
     ]);
   });
 
