@@ -16,6 +16,7 @@ import { failbackCommand } from "./commands/failback";
 import { runbookCommand } from "./commands/runbook";
 import { drillCommand } from "./commands/drill";
 import { analyzeCommand } from "./commands/analyze";
+import { keysCommand } from "./commands/keys";
 
 /** Every command; each lives in cli/commands/<name>.ts. */
 export const COMMANDS: readonly Command[] = [
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   failoverCommand,
   failbackCommand,
   runbookCommand,
+  keysCommand,
 ];
 
 const consoleIo: Io = {

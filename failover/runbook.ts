@@ -252,9 +252,19 @@ export function buildRunbooks(
           }),
         },
         {
-          text: "Rotate: generate a new key, announce the rotation to the network (its own procedure), replace the key Secret, and re-encrypt the key backup.",
+          text: "Restore the validator's key and config files from its newest sealed key backup (bucket keys/<site>/, replicated): any K custodians bring their shares of the recovery key (docs/keys.md). Nothing is written unless every check passes.",
           commands: [
-            `pulumi config set --secret drstack:backup.keyRecipient "<new OpenPGP public key>" -s <stack>`,
+            `rclone copy backup:<bucket>/keys/<site>/ ./sealed --include '*.sealed.json'`,
+            "drstack keys restore --sealed ./sealed/<newest>.sealed.json --backup <recovery>/backup.json --share share-1-<custodian>.json=<passfile> --share ... --share ... --out ./restored",
+          ],
+        },
+        {
+          text: "Rotate: replace the compromised priv_validator_key.json in ./restored with a new key (keep node_key.json and the signer config), announce the rotation to the network (its own procedure), replace the key Secret; the next scheduled job seals the new key. Keep an offline custodial copy of the new files.",
+          commands: [
+            "cometbft gen-validator > ./restored/priv_validator_key.json   # new consensus key (reformat to the file layout your signer expects)",
+            `kubectl -n <validators namespace> create secret generic <key Secret> --from-file=./restored --dry-run=client -o yaml | kubectl apply -f -`,
+            "drstack keys backup --dir ./restored --out ./offline-backup --shares-out ./shares-for-custodians",
+            "shred -u ./restored/* ./sealed/*",
           ],
         },
         {
@@ -281,8 +291,11 @@ export function buildRunbooks(
           ],
         },
         {
-          text: "Restore Redis from its latest RDB backup and the validator keys from the encrypted key backup (backup namespace jobs); check row counts and the key fingerprints.",
-          commands: [`${kc(p)} -n ${p.namespace.replace(/-data$/, "-backup")} get cronjobs`],
+          text: "Restore Redis from its latest RDB backup and the validator keys from the newest sealed key backup (drstack keys restore --sealed, K custodians' shares; docs/keys.md); check row counts and the key fingerprints.",
+          commands: [
+            `${kc(p)} -n ${p.namespace.replace(/-data$/, "-backup")} get cronjobs`,
+            "drstack keys restore --sealed <newest keys/<site>/*.sealed.json> --backup <recovery>/backup.json --share ... --out ./restored",
+          ],
         },
         {
           text: "Rehearse it: the drill restores a full + incremental backup and compares with pg_dump.",

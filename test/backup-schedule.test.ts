@@ -4,6 +4,7 @@
  */
 import { expect } from "chai";
 import * as fc from "fast-check";
+import { IMAGES } from "../components/shared/images";
 import { maxIntervalSeconds, parseCron, scheduleInterval } from "../components/util/cron";
 import type { ResourceRecord } from "../planner/monitor";
 import { planStack, type StackPlan } from "../planner/plan";
@@ -42,6 +43,7 @@ describe("backup: BackupSchedule CronJobs (planner records)", () => {
       "drstack-backup-pg-diff": ["0 2 * * 1-6", "drstack-backup"],
       "drstack-backup-pg-incr": ["30 * * * *", "drstack-backup"],
       "drstack-backup-redis": ["15 * * * *", "drstack-backup"],
+      "drstack-backup-keys": ["45 3 * * *", "drstack-backup"],
       "drstack-backup-verify": ["0 6 * * *", "drstack-backup"],
     });
     for (const r of byType(plan, CRONJOB)) {
@@ -93,10 +95,12 @@ describe("backup: BackupSchedule CronJobs (planner records)", () => {
     )!;
     const data = (cm.inputs as Obj).data as Record<string, string>;
     expect(Object.keys(data).sort()).to.deep.equal([
+      "keys.sh",
       "pg-diff.sh",
       "pg-full.sh",
       "pg-incr.sh",
       "redis.sh",
+      "verify-redis.sh",
       "verify.sh",
     ]);
     expect(data["redis.sh"]).to.contain("guard_artifact").and.contain("redis-check-rdb");
@@ -150,6 +154,7 @@ describe("backup: BackupSchedule CronJobs (planner records)", () => {
       "dr-backup-pg-diff": true,
       "dr-backup-pg-incr": true,
       "dr-backup-redis": false,
+      "dr-backup-keys": false,
       "dr-backup-verify": false,
     });
     const verify = one(dr, CRONJOB, "dr-backup-verify");
@@ -157,14 +162,56 @@ describe("backup: BackupSchedule CronJobs (planner records)", () => {
     expect(envOf(verify)).to.include({ RCLONE_CONFIG_BACKUP_TYPE: "google cloud storage" });
   });
 
-  it("backs up validator keys encrypted to the configured OpenPGP recipient, with scratch space in memory", async () => {
+  it("by default seals validator keys to the custodians' recovery key on the node image, scratch in memory, no share in the job", async () => {
+    const keys = one(await shipped("primary"), CRONJOB, "primary-backup-keys");
+    const p = pod(keys);
+    expect(p.containers.map((c: Obj) => c.image)).to.deep.equal([IMAGES.node.ref]);
+    expect(p.initContainers.map((c: Obj) => c.image)).to.deep.equal([IMAGES.rclone.ref]);
+    const env = envOf(keys);
+    expect(env.RECOVERY_PUBLIC_KEY).to.match(/^[0-9a-f]{64}$/);
+    expect(env).to.include({ RECOVERY_SHARES: "5", RECOVERY_THRESHOLD: "3", KEYS_DIR: "/keys" });
+    const volumes = Object.fromEntries((p.volumes as Obj[]).map((v) => [v.name, v]));
+    expect(volumes.scratch.emptyDir.medium).to.equal("Memory");
+    expect(Object.keys(volumes).sort()).to.deep.equal(
+      ["scratch", "scripts", "tmp", "tools", "validator-keys"].sort(),
+    );
+  });
+
+  it("the OpenPGP key backup needs the single-image variant (gpg): without image it is a config error", async () => {
+    let err: unknown;
+    try {
+      await planStack("primary", {
+        projectDir: projectRoot(),
+        stackOutputs: new Map((await planShipped()).map((x) => [x.stack, x.outputs])),
+        configOverrides: {
+          "drstack:backup": JSON.stringify({
+            keyRecipient:
+              "-----BEGIN PGP PUBLIC KEY BLOCK-----\nx\n-----END PGP PUBLIC KEY BLOCK-----\n",
+          }),
+        },
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(
+      String((err as Error)?.message ?? err) +
+        JSON.stringify((err as { problems?: unknown })?.problems ?? ""),
+    ).to.contain("needs gpg");
+  });
+
+  it("backs up validator keys encrypted to the configured OpenPGP recipient (single image), with scratch space in memory", async () => {
     const outputs = new Map((await planShipped()).map((p) => [p.stack, p.outputs]));
     const recipient =
       "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ...\n-----END PGP PUBLIC KEY BLOCK-----\n";
     const p = await planStack("primary", {
       projectDir: projectRoot(),
       stackOutputs: outputs,
-      configOverrides: { "drstack:backup": JSON.stringify({ keyRecipient: recipient }) },
+      configOverrides: {
+        "drstack:backup": JSON.stringify({
+          keyRecipient: recipient,
+          image: "registry.example.com/drstack-backup-tools:1",
+        }),
+      },
     });
     const keys = one(p, CRONJOB, "primary-backup-keys");
     const volumes = Object.fromEntries((pod(keys).volumes as Obj[]).map((v) => [v.name, v]));

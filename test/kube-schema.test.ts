@@ -78,6 +78,7 @@ describe("kubernetes objects: every recorded object matches the official schema 
         "drstack:backup": JSON.stringify({
           keyRecipient:
             "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ...\n-----END PGP PUBLIC KEY BLOCK-----\n",
+          image: "registry.example.com/drstack-backup-tools:1",
         }),
       },
     });

@@ -12,6 +12,7 @@ import type { Provider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import {
   cronJobSpec,
+  jobScripts,
   planBackupJobs,
   type PostgresSource,
   type RedisSource,
@@ -34,7 +35,7 @@ export interface BackupScheduleArgs {
   readonly postgresStandby?: boolean;
   /** The site's Redis, when it runs one. Default: none (no RDB job). */
   readonly redis?: RedisSource;
-  /** Secret with validator keys/config to back up. Default: none (no key backup). Needs `settings.keyRecipient`. */
+  /** Secret with validator keys/config to back up. Default: none (no key backup). Needs `settings.keyRecovery` (or `keyRecipient` + `image`). */
   readonly keysSecret?: string;
   /** Queries the restored database must pass. Default `DEFAULT_ROW_CHECKS` (catalog readable). */
   readonly rowChecks?: readonly RowCheck[];
@@ -99,7 +100,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
     );
 
     let recipientConfigMap: string | undefined;
-    if (args.keysSecret && s.keyRecipient) {
+    if (args.keysSecret && s.keyRecipient && !s.keyRecovery) {
       recipientConfigMap = "drstack-backup-recipient";
       new ConfigMap(
         `${name}-recipient`,
@@ -109,9 +110,9 @@ export class BackupSchedule extends pulumi.ComponentResource {
         },
         child,
       );
-    } else if (args.keysSecret) {
+    } else if (args.keysSecret && !s.keyRecovery) {
       pulumi.log.warn(
-        `${args.site}: validator key backup is disabled: set drstack:backup.keyRecipient to an OpenPGP public key`,
+        `${args.site}: validator key backup is disabled: set drstack:backup.keyRecovery (drstack keys recovery-key prints it; see docs/keys.md)`,
         this,
       );
     }
@@ -181,7 +182,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
       `${name}-scripts`,
       {
         metadata: { name: scriptsName, namespace: args.namespace, labels: args.labels },
-        data: Object.fromEntries(jobs.map((j) => [`${j.role}.sh`, j.script])),
+        data: Object.fromEntries(jobs.flatMap(jobScripts)),
       },
       child,
     );
@@ -200,7 +201,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
             labels: { ...args.labels, "drstack.io/backup-job": job.role },
           },
           spec: cronJobSpec(job, {
-            image: s.image,
+            ...(s.image ? { image: s.image } : {}),
             serviceAccountName: "drstack-backup",
             scriptsConfigMap: scriptsName,
             labels: args.labels,

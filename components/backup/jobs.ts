@@ -4,17 +4,24 @@
  */
 import type { Input } from "@pulumi/pulumi";
 import { PUSHGATEWAY_AUTH_SECRET } from "../monitoring/scrape";
+import { IMAGES, type ImageName, TOOLS_DIR } from "../shared/images";
 import type { StorageTarget } from "../storage/settings";
 
 export type { StorageTarget };
 import {
   renderCopyScript,
+  renderCustodialKeysScript,
   renderKeysBackupScript,
   renderPgBackupScript,
   renderRedisBackupScript,
 } from "./scripts";
 import type { BackupSettings } from "./settings";
-import { DEFAULT_ROW_CHECKS, renderVerifyScript, type RowCheck } from "./verify";
+import {
+  DEFAULT_ROW_CHECKS,
+  renderVerifyRedisStep,
+  renderVerifyScript,
+  type RowCheck,
+} from "./verify";
 
 /** A bucket the jobs write to (names may be unknown until deployment: `T` is a Pulumi Input). */
 export interface PostgresSource {
@@ -64,11 +71,25 @@ export interface JobMount {
   readonly source: { readonly secret: string } | { readonly configMap: string };
 }
 
+/** A script run in an init container before the job's main container (same env and mounts). */
+export interface JobStep {
+  /** Container name; its script is `<role>-<name>.sh` in the scripts ConfigMap. */
+  readonly name: string;
+  readonly image: ImageName;
+  readonly script: string;
+}
+
 /** One CronJob. `role` names the resource (`<component>-<role>`) and the Kubernetes object. */
 export interface BackupJob {
   readonly role: string;
   readonly schedule: string;
   readonly script: string;
+  /** Catalogue image of the main container (see components/shared/images.ts). */
+  readonly image: ImageName;
+  /** The job needs rclone: an init container copies it (and the CA bundle) from the rclone image into /tools. */
+  readonly tools: boolean;
+  /** Init containers run (in order) before the main container. Default none. */
+  readonly steps?: readonly JobStep[];
   readonly activeDeadlineSeconds: number;
   /** Created suspended (pgBackRest jobs on a standby site, resumed when it is promoted). */
   readonly suspend: boolean;
@@ -93,7 +114,7 @@ export interface JobPlanInput {
   readonly redis?: RedisSource;
   /** Secret holding validator keys and config, when the site runs validators and a recipient is set. */
   readonly keysSecret?: string;
-  /** ConfigMap holding the OpenPGP recipient key (`recipient.asc`). */
+  /** ConfigMap holding the OpenPGP recipient key (`recipient.asc`) for the optional OpenPGP key job. */
   readonly recipientConfigMap?: string;
   readonly rowChecks?: readonly RowCheck[];
   /** Second bucket to copy to (GCP copy mode, cross-cloud), with its rclone remote settings. */
@@ -217,6 +238,8 @@ export function planBackupJobs(input: JobPlanInput): BackupJob[] {
         role: `pg-${type}`,
         schedule: s.schedules[type],
         script: renderPgBackupScript(type, s.minBytes[type]),
+        image: "postgres",
+        tools: false,
         activeDeadlineSeconds: deadlines[type],
         suspend: input.postgresStandby ?? false,
         env: [...pgEnv, ...tls],
@@ -231,6 +254,8 @@ export function planBackupJobs(input: JobPlanInput): BackupJob[] {
       role: "redis",
       schedule: s.schedules.redis,
       script: renderRedisBackupScript(s.minBytes.redis),
+      image: "redisTools",
+      tools: true,
       activeDeadlineSeconds: 50 * 60,
       suspend: false,
       env: [
@@ -244,11 +269,36 @@ export function planBackupJobs(input: JobPlanInput): BackupJob[] {
       scratch: disk,
     });
   }
-  if (input.keysSecret && input.recipientConfigMap) {
+  if (input.keysSecret && s.keyRecovery) {
+    jobs.push({
+      role: "keys",
+      schedule: s.schedules.keys,
+      script: renderCustodialKeysScript(s.minBytes.keys),
+      image: "node",
+      tools: true,
+      activeDeadlineSeconds: 15 * 60,
+      suspend: false,
+      env: [
+        ...base,
+        { name: "KEYS_DIR", value: "/keys" },
+        { name: "RECOVERY_PUBLIC_KEY", value: s.keyRecovery.publicKey },
+        { name: "RECOVERY_SHARES", value: String(s.keyRecovery.shares) },
+        { name: "RECOVERY_THRESHOLD", value: String(s.keyRecovery.threshold) },
+      ],
+      mounts: [
+        { name: "validator-keys", mountPath: "/keys", source: { secret: input.keysSecret } },
+      ],
+      scratch: { medium: "Memory", sizeLimit: "256Mi" },
+    });
+  }
+  // The OpenPGP variant needs gpg, which only the single-image variant (`settings.image`) carries.
+  else if (input.keysSecret && input.recipientConfigMap && s.image) {
     jobs.push({
       role: "keys",
       schedule: s.schedules.keys,
       script: renderKeysBackupScript(s.minBytes.keys),
+      image: "debian",
+      tools: true,
       activeDeadlineSeconds: 15 * 60,
       suspend: false,
       env: [
@@ -276,14 +326,22 @@ export function planBackupJobs(input: JobPlanInput): BackupJob[] {
         value: input.postgres.stanza,
       });
     }
+    // PostgreSQL checks run in the PostgreSQL image; the RDB check needs redis-check-rdb and
+    // rclone, so with both it runs first in an init container and hands its result over /scratch.
+    const redisStep = verifyPostgres && !!input.redis;
     jobs.push({
       role: "verify",
       schedule: s.schedules.verify,
       script: renderVerifyScript({
         postgres: verifyPostgres,
-        redis: !!input.redis,
+        redis: redisStep ? "step" : !!input.redis,
         rowChecks: input.rowChecks ?? DEFAULT_ROW_CHECKS,
       }),
+      image: verifyPostgres ? "postgres" : "redisTools",
+      tools: !!input.redis,
+      ...(redisStep
+        ? { steps: [{ name: "redis", image: "redisTools", script: renderVerifyRedisStep() }] }
+        : {}),
       activeDeadlineSeconds: 5 * HOUR,
       suspend: false,
       env,
@@ -296,6 +354,8 @@ export function planBackupJobs(input: JobPlanInput): BackupJob[] {
       role: copy.role,
       schedule: s.schedules.copy,
       script: renderCopyScript(copy.role),
+      image: "debian",
+      tools: true,
       activeDeadlineSeconds: 2 * HOUR,
       suspend: false,
       env: [
@@ -311,7 +371,12 @@ export function planBackupJobs(input: JobPlanInput): BackupJob[] {
 }
 
 export interface CronJobCommon {
-  readonly image: string;
+  /**
+   * The single-image variant (every tool in one image, built from images/backup-tools/Containerfile):
+   * when set, every container runs it and no tools init container is added. Default: each job's
+   * catalogue image.
+   */
+  readonly image?: string;
   readonly serviceAccountName: string;
   readonly scriptsConfigMap: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -320,9 +385,54 @@ export interface CronJobCommon {
 /** UID/GID the job containers run as (restricted Pod Security). */
 export const JOB_UID = 10001;
 
-/** The CronJob `spec` for a job: Forbid overlaps, bounded retries and deadlines, restricted pods. */
+/** Kubernetes `env` entries of a job. */
+function podEnv(env: readonly JobEnv[]): Record<string, unknown>[] {
+  return env.map((e) =>
+    e.secret
+      ? { name: e.name, valueFrom: { secretKeyRef: { name: e.secret.name, key: e.secret.key } } }
+      : { name: e.name, value: e.value },
+  );
+}
+
+const CONTAINER_SECURITY = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+};
+
+/** Script file name of a job's main container or of one of its steps. */
+export function scriptFile(role: string, step?: string): string {
+  return step ? `${role}-${step}.sh` : `${role}.sh`;
+}
+
+/** Every script a job runs, by ConfigMap key (main container and steps). */
+export function jobScripts(job: BackupJob): [string, string][] {
+  return [
+    [scriptFile(job.role), job.script],
+    ...(job.steps ?? []).map((st): [string, string] => [scriptFile(job.role, st.name), st.script]),
+  ];
+}
+
+/** Every image reference a job's pod names (init containers first). */
+export function jobImages(job: BackupJob, single?: string): string[] {
+  if (single) return [single];
+  return [
+    ...(job.tools ? [IMAGES.rclone.ref] : []),
+    ...(job.steps ?? []).map((st) => IMAGES[st.image].ref),
+    IMAGES[job.image].ref,
+  ];
+}
+
+/**
+ * The CronJob `spec` for a job: Forbid overlaps, bounded retries and deadlines, restricted pods.
+ * Each script runs in the catalogue image that carries its tools; rclone (a static binary) and
+ * the CA bundle are copied from the rclone image into the emptyDir /tools by the `tools` init
+ * container where the job's image lacks them.
+ */
 export function cronJobSpec(job: BackupJob, common: CronJobCommon): Record<string, unknown> {
   const labels = { ...common.labels, "drstack.io/backup-job": job.role };
+  const tools = job.tools && !common.image;
   const volumes = [
     { name: "scripts", configMap: { name: common.scriptsConfigMap, defaultMode: 0o555 } },
     {
@@ -333,10 +443,51 @@ export function cronJobSpec(job: BackupJob, common: CronJobCommon): Record<strin
       },
     },
     { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+    ...(tools ? [{ name: "tools", emptyDir: { sizeLimit: "256Mi" } }] : []),
     ...job.mounts.map((m) =>
       "secret" in m.source
         ? { name: m.name, secret: { secretName: m.source.secret, defaultMode: 0o400 } }
         : { name: m.name, configMap: { name: m.source.configMap, defaultMode: 0o444 } },
+    ),
+  ];
+  const env = podEnv([...job.env, ...(tools ? [{ name: "TOOLS_DIR", value: TOOLS_DIR }] : [])]);
+  const volumeMounts = [
+    { name: "scripts", mountPath: "/scripts", readOnly: true },
+    { name: "scratch", mountPath: "/scratch" },
+    { name: "tmp", mountPath: "/tmp" },
+    ...(tools ? [{ name: "tools", mountPath: TOOLS_DIR, readOnly: true }] : []),
+    ...job.mounts.map((m) => ({ name: m.name, mountPath: m.mountPath, readOnly: true })),
+  ];
+  const resources = { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "2Gi" } };
+  const container = (name: string, image: ImageName, script: string) => ({
+    name,
+    image: common.image ?? IMAGES[image].ref,
+    command: ["/bin/bash", `/scripts/${script}`],
+    env,
+    volumeMounts,
+    resources,
+    securityContext: CONTAINER_SECURITY,
+  });
+  const initContainers = [
+    ...(tools
+      ? [
+          {
+            name: "tools",
+            image: IMAGES.rclone.ref,
+            // The rclone image's busybox; rclone is static (CGO_ENABLED=0) and runs in any image.
+            command: [
+              "/bin/sh",
+              "-c",
+              `cp /usr/local/bin/rclone /etc/ssl/certs/ca-certificates.crt ${TOOLS_DIR}/ && ${TOOLS_DIR}/rclone version`,
+            ],
+            volumeMounts: [{ name: "tools", mountPath: TOOLS_DIR }],
+            resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+            securityContext: CONTAINER_SECURITY,
+          },
+        ]
+      : []),
+    ...(job.steps ?? []).map((st) =>
+      container(`${job.role}-${st.name}`, st.image, scriptFile(job.role, st.name)),
     ),
   ];
   return {
@@ -365,41 +516,8 @@ export function cronJobSpec(job: BackupJob, common: CronJobCommon): Record<strin
               fsGroup: JOB_UID,
               seccompProfile: { type: "RuntimeDefault" },
             },
-            containers: [
-              {
-                name: job.role,
-                image: common.image,
-                command: ["/bin/bash", `/scripts/${job.role}.sh`],
-                env: job.env.map((e) =>
-                  e.secret
-                    ? {
-                        name: e.name,
-                        valueFrom: { secretKeyRef: { name: e.secret.name, key: e.secret.key } },
-                      }
-                    : { name: e.name, value: e.value },
-                ),
-                volumeMounts: [
-                  { name: "scripts", mountPath: "/scripts", readOnly: true },
-                  { name: "scratch", mountPath: "/scratch" },
-                  { name: "tmp", mountPath: "/tmp" },
-                  ...job.mounts.map((m) => ({
-                    name: m.name,
-                    mountPath: m.mountPath,
-                    readOnly: true,
-                  })),
-                ],
-                resources: {
-                  requests: { cpu: "100m", memory: "256Mi" },
-                  limits: { memory: "2Gi" },
-                },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  runAsNonRoot: true,
-                  capabilities: { drop: ["ALL"] },
-                },
-              },
-            ],
+            ...(initContainers.length > 0 ? { initContainers } : {}),
+            containers: [container(job.role, job.image, scriptFile(job.role))],
             volumes,
           },
         },

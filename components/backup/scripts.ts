@@ -13,6 +13,12 @@
  * erase each other); with `METRICS_DIR` set they are written as node-exporter textfiles instead
  * (the local drill and the tests use that).
  * The bucket is the rclone remote `backup:` configured by environment (`RCLONE_CONFIG_BACKUP_*`).
+ *
+ * The scripts run on published images (components/shared/images.ts) and use only what those
+ * carry: bash and coreutils everywhere; `TOOLS_DIR` (rclone and a CA bundle copied from the rclone
+ * image) joins PATH when set; curl is used when present, otherwise bash's /dev/tcp speaks plain
+ * HTTP/1.0 to the Pushgateway (the Debian-based images have no curl); JSON is read with python3
+ * (PostgreSQL image) or sed (rclone's one-line `size --json`), never jq.
  */
 
 export const METRICS_JOB = "drstack-backup";
@@ -26,6 +32,40 @@ export function renderPrelude(kind: string): string {
 set -euo pipefail
 KIND=${kind}
 : "\${SITE:?SITE is not set}"
+if [ -n "\${TOOLS_DIR:-}" ]; then
+  export PATH="\${TOOLS_DIR}:\${PATH}"
+  [ -f "\${TOOLS_DIR}/ca-certificates.crt" ] && export SSL_CERT_FILE="\${TOOLS_DIR}/ca-certificates.crt"
+fi
+
+# http_post URL FILE: POSTs FILE with bash's /dev/tcp (HTTP/1.0, Basic auth from PUSHGATEWAY_USER /
+# _PASSWORD) and fails unless the answer is 2xx. Only http:// URLs: https needs curl.
+http_post() {
+  local url=$1 body=$2 rest hostport host port path status auth=""
+  case "$url" in
+    http://*) ;;
+    *) echo "metrics: $url needs curl, which this image lacks (only http:// without it)" >&2; return 1 ;;
+  esac
+  rest=\${url#http://}
+  hostport=\${rest%%/*}
+  path=\${rest#"$hostport"}
+  [ -n "$path" ] || path=/
+  host=\${hostport%:*}
+  port=\${hostport##*:}
+  [ "$host" = "$hostport" ] && port=80
+  if [ -n "\${PUSHGATEWAY_USER:-}" ]; then
+    auth="Authorization: Basic $(printf '%s:%s' "$PUSHGATEWAY_USER" "\${PUSHGATEWAY_PASSWORD:-}" | base64 -w0)"$'\r\n'
+  fi
+  exec 3<>"/dev/tcp/$host/$port" || return 1
+  printf 'POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: %s\r\n%s\r\n' \
+    "$path" "$hostport" "$(stat -c %s -- "$body")" "$auth" >&3
+  cat -- "$body" >&3
+  IFS= read -r -t 30 status <&3 || status=""
+  exec 3<&- 3>&-
+  case "$status" in
+    "HTTP/1."?" 2"*) return 0 ;;
+    *) echo "metrics: POST $url answered: \${status%$'\\r'}" >&2; return 1 ;;
+  esac
+}
 
 # Prometheus text on stdin; $1 names the group of metrics (success, failure, verify).
 metrics_push() {
@@ -35,10 +75,18 @@ metrics_push() {
     return 0
   fi
   # The site's Pushgateway takes only authenticated pushes (PUSHGATEWAY_USER / _PASSWORD).
-  local auth=()
-  [ -n "\${PUSHGATEWAY_USER:-}" ] && auth=(-u "\${PUSHGATEWAY_USER}:\${PUSHGATEWAY_PASSWORD:-}")
-  curl -fsS --retry 3 --max-time 30 "\${auth[@]}" --data-binary @- \\
-    "\${PUSHGATEWAY_URL%/}/metrics/job/${METRICS_JOB}/site/\${SITE}/kind/\${KIND}"
+  local url="\${PUSHGATEWAY_URL%/}/metrics/job/${METRICS_JOB}/site/\${SITE}/kind/\${KIND}"
+  if command -v curl >/dev/null 2>&1; then
+    local auth=()
+    [ -n "\${PUSHGATEWAY_USER:-}" ] && auth=(-u "\${PUSHGATEWAY_USER}:\${PUSHGATEWAY_PASSWORD:-}")
+    curl -fsS --retry 3 --max-time 30 "\${auth[@]}" --data-binary @- "$url"
+  else
+    local body
+    body=$(mktemp)
+    cat > "$body"
+    http_post "$url" "$body" || { rm -f "$body"; return 1; }
+    rm -f "$body"
+  fi
 }
 
 labels() { printf '{site="%s",kind="%s"}' "$SITE" "$KIND"; }
@@ -93,16 +141,33 @@ report_success() {
 export type PgBackupType = "full" | "diff" | "incr";
 
 /**
- * Shell function checking `pgbackrest info --output=json` after a backup: a new backup label
- * must exist, of the requested type, with a repository size of at least MIN bytes. Prints the size.
+ * Shell functions reading `pgbackrest info --output=json` (python3, which the PostgreSQL image
+ * carries for Patroni): `newest FILE FIELD` prints the newest backup's label, type or repository
+ * delta ("" / 0 when there is none); `guard_pgbackrest_info` checks that after a backup a new label
+ * exists, of the requested type, with a repository size of at least MIN bytes, and prints the size.
  */
 export const PG_INFO_GUARD = `
+# newest INFO_JSON_FILE label|type|delta
+newest() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+info = json.load(open(sys.argv[1]))
+backups = info[0].get("backup", []) if info else []
+b = backups[-1] if backups else None
+field = sys.argv[2]
+if field == "delta":
+    print(b["info"]["repository"]["delta"] if b else 0)
+else:
+    print(b[field] if b else "")
+PY
+}
+
 # guard_pgbackrest_info INFO_JSON_FILE LABEL_BEFORE TYPE MIN_BYTES
 guard_pgbackrest_info() {
   local info=$1 before=$2 type=$3 min=$4 label got size
-  label=$(jq -r '.[0].backup[-1].label // ""' "$info")
-  got=$(jq -r '.[0].backup[-1].type // ""' "$info")
-  size=$(jq -r '.[0].backup[-1].info.repository.delta // 0' "$info")
+  label=$(newest "$info" label)
+  got=$(newest "$info" type)
+  size=$(newest "$info" delta)
   if [ -z "$label" ] || [ "$label" = "$before" ]; then echo "guard: pgBackRest recorded no new backup" >&2; return 1; fi
   if [ "$got" != "$type" ]; then echo "guard: newest backup $label is $got, expected $type" >&2; return 1; fi
   if [ "$size" -lt "$min" ]; then echo "guard: backup $label is $size bytes, below the minimum of $min" >&2; return 1; fi
@@ -116,7 +181,7 @@ export function renderPgBackupScript(type: PgBackupType, minBytes: number): stri
 : "\${STANZA:?STANZA is not set}"
 info=$(mktemp)
 pgbackrest --stanza="$STANZA" --output=json info > "$info"
-before=$(jq -r '.[0].backup[-1].label // ""' "$info")
+before=$(newest "$info" label)
 pgbackrest --stanza="$STANZA" --type=${type} --log-level-console=info backup
 pgbackrest --stanza="$STANZA" --output=json info > "$info"
 size=$(guard_pgbackrest_info "$info" "$before" ${type} ${minBytes})
@@ -178,7 +243,89 @@ export function renderCopyScript(kind: string): string {
 : "\${BUCKET:?}" "\${TARGET_BUCKET:?}"
 rclone copy --checksum "backup:\${BUCKET}" "target:\${TARGET_BUCKET}"
 rclone check --one-way "backup:\${BUCKET}" "target:\${TARGET_BUCKET}"
-size=$(rclone size --json "target:\${TARGET_BUCKET}" | jq -r '.bytes')
+size=$(rclone size --json "target:\${TARGET_BUCKET}" | sed -n 's/.*"bytes":\\([0-9][0-9]*\\).*/\\1/p')
+if [ -z "$size" ]; then echo "guard: rclone size reported no byte count for the target" >&2; exit 1; fi
+report_success "$size"
+`;
+}
+
+/** Format of a key backup sealed to the custodians' recovery key (opened by `drstack keys restore --sealed`). */
+export const KEY_SEAL_FORMAT = "drstack-key-seal/1";
+
+/** The sealing program (node:crypto only, so the official node image runs it as is). */
+const KEY_SEAL_JS = `
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const path = require("node:path");
+const env = process.env;
+const dir = env.KEYS_DIR;
+const files = [];
+const walk = (rel) => {
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    if (e.name.startsWith("..")) continue;
+    const r = rel ? rel + "/" + e.name : e.name;
+    const st = fs.statSync(path.join(dir, r));
+    if (st.isDirectory()) walk(r);
+    else if (st.isFile()) files.push({ name: r, data: fs.readFileSync(path.join(dir, r)) });
+  }
+};
+walk("");
+files.sort((a, b) => (a.name < b.name ? -1 : 1));
+const pubHex = String(env.RECOVERY_PUBLIC_KEY || "");
+if (!/^[0-9a-f]{64}$/.test(pubHex)) {
+  console.error("RECOVERY_PUBLIC_KEY must be the recovery key's 64 hex digits (drstack keys recovery-key)");
+  process.exit(1);
+}
+const pubRaw = Buffer.from(pubHex, "hex");
+const spki = Buffer.concat([Buffer.from("302a300506032b656e032100", "hex"), pubRaw]);
+const recipient = crypto.createPublicKey({ key: spki, format: "der", type: "spki" });
+const eph = crypto.generateKeyPairSync("x25519");
+const ephRaw = eph.publicKey.export({ format: "der", type: "spki" }).subarray(12);
+const shared = crypto.diffieHellman({ privateKey: eph.privateKey, publicKey: recipient });
+const key = Buffer.from(crypto.hkdfSync("sha256", shared, Buffer.concat([ephRaw, pubRaw]), "${KEY_SEAL_FORMAT}", 32));
+const nonce = crypto.randomBytes(12);
+const header = JSON.stringify({
+  format: "${KEY_SEAL_FORMAT}",
+  site: env.SITE,
+  createdAt: new Date().toISOString(),
+  cipher: "X25519-HKDF-SHA256-AES-256-GCM",
+  recipient: { publicKey: pubHex, shares: Number(env.RECOVERY_SHARES), threshold: Number(env.RECOVERY_THRESHOLD) },
+  ephemeralPublicKey: ephRaw.toString("hex"),
+  nonce: nonce.toString("hex"),
+  files: files.map((f) => ({ name: f.name, size: f.data.length, sha256: crypto.createHash("sha256").update(f.data).digest("hex") })),
+});
+const c = crypto.createCipheriv("aes-256-gcm", key, nonce);
+c.setAAD(Buffer.from(header, "utf8"));
+const plain = Buffer.from(JSON.stringify(files.map((f) => ({ name: f.name, data: f.data.toString("base64") }))), "utf8");
+const ct = Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
+plain.fill(0);
+fs.writeFileSync(process.argv[2], JSON.stringify({ header, ciphertext: ct.toString("base64") }), { mode: 0o600 });
+`;
+
+/**
+ * Validator keys and config, custodial scheme: the files of KEYS_DIR are sealed in memory to the
+ * custodians' X25519 recovery public key (RECOVERY_PUBLIC_KEY; AES-256-GCM, header authenticated),
+ * checked and uploaded. The job holds no share and no private key: only ciphertext and the share
+ * metadata (recovery key, N, K) reach the bucket. Runs on the official node image.
+ */
+export function renderCustodialKeysScript(minBytes: number): string {
+  return `${renderPrelude("keys")}
+: "\${KEYS_DIR:?}" "\${RECOVERY_PUBLIC_KEY:?}" "\${RECOVERY_SHARES:?}" "\${RECOVERY_THRESHOLD:?}" "\${BUCKET:?}"
+scratch=\${SCRATCH_DIR:-/scratch}
+files=$(find -L "$KEYS_DIR" -type f ! -path '*/..*' | wc -l)
+if [ "$files" -eq 0 ]; then echo "guard: $KEYS_DIR holds no files: refusing to back up nothing" >&2; exit 1; fi
+plain=$(find -L "$KEYS_DIR" -type f ! -path '*/..*' -printf '%s\\n' | awk '{s += $1} END {print s + 0}')
+if [ "$plain" -lt ${minBytes} ]; then
+  echo "guard: $KEYS_DIR holds $plain bytes of key material, below the minimum of ${minBytes}" >&2
+  exit 1
+fi
+out="$scratch/keys.sealed.json"
+rm -f "$out"
+node - "$out" <<'JS'
+${KEY_SEAL_JS.trim()}
+JS
+size=$(guard_artifact "$out" $((plain + 300)))
+upload_verified "$out" "keys/\${SITE}/$(date -u +%Y%m%dT%H%M%SZ).sealed.json"
 report_success "$size"
 `;
 }

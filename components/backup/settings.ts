@@ -67,15 +67,30 @@ export interface BackupSettings {
   readonly minBytes: MinimumSizes;
   /** Where jobs push their metrics. Default `http://drstack-pushgateway:9091` (the site's own, with basic auth). */
   readonly pushgateway: string;
-  /** Image with bash, curl, jq, rclone, gpg, pgbackrest, redis-tools. Default `ghcr.io/drstack/backup-tools:1.0.0`. */
-  readonly image: string;
+  /**
+   * The single-image variant: one image with every tool (bash, curl, rclone, gpg, pgbackrest,
+   * redis-tools, python3), which you build from images/backup-tools/Containerfile and push to
+   * your registry; nobody publishes it. Default: none: each job runs on a published image of the
+   * catalogue (components/shared/images.ts). Needed only by the OpenPGP key job (`keyRecipient`).
+   */
+  readonly image?: string;
   /** GCP: project of the buckets. Default: the provider's project. */
   readonly gcpProject?: string;
   /** GCP: `dual-region` (turbo replication, default) or `copy` (second bucket + copy job). */
   readonly gcpReplication: GcpReplication;
   /** Customer-managed key: GCP KMS key name (CMEK). Default: none (Google-managed keys). */
   readonly kmsKeyName?: string;
-  /** ASCII-armored OpenPGP public key the key backup is encrypted to. Default: none (key backup disabled). */
+  /**
+   * Custodial key backup (the default scheme): the X25519 recovery public key the job seals the
+   * validator keys to, and how its private key is shared among custodians (`drstack keys
+   * recovery-key` prints all three). Default: none.
+   */
+  readonly keyRecovery?: {
+    readonly publicKey: string;
+    readonly shares: number;
+    readonly threshold: number;
+  };
+  /** ASCII-armored OpenPGP public key the key backup is encrypted to (optional scheme; needs `image`). Default: none. */
   readonly keyRecipient?: string;
   /** Annotations on the backup ServiceAccount (IRSA role ARN, GKE workload identity). Default: none. */
   readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
@@ -105,7 +120,6 @@ export const DEFAULT_MIN_BYTES: MinimumSizes = {
 export const DEFAULT_RETENTION_DAYS = 35;
 /** The site's own Pushgateway (SiteMonitoring), in the jobs' namespace. */
 export const DEFAULT_PUSHGATEWAY = "http://drstack-pushgateway:9091";
-export const DEFAULT_IMAGE = "ghcr.io/drstack/backup-tools:1.0.0";
 
 /** Default replica region by site region: another region on the same continent (data residency). */
 export const PAIRED_REGIONS: Readonly<Record<string, string>> = {
@@ -191,6 +205,23 @@ export const BACKUP_SHAPE: Shape = {
         kind: "string",
         pattern: /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/,
         hint: "use projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>",
+      },
+    },
+    keyRecovery: {
+      shape: {
+        kind: "object",
+        fields: {
+          publicKey: {
+            shape: {
+              kind: "string",
+              pattern: /^[0-9a-f]{64}$/,
+              hint: "use the 64 hex digits `drstack keys recovery-key` prints",
+            },
+            required: true,
+          },
+          shares: { shape: { kind: "integer", min: 2, max: 255 }, required: true },
+          threshold: { shape: { kind: "integer", min: 2, max: 255 }, required: true },
+        },
       },
     },
     keyRecipient: {
@@ -297,6 +328,13 @@ export function backupSettings(site: Site, raw: unknown, problems: Problems): Ba
       `use ${site.cloud === "aws" ? "gcp" : "aws"}`,
     );
   }
+  if (r.keyRecipient && !r.image && site.services.includes("validators")) {
+    problems.add(
+      `${key}.image`,
+      "the OpenPGP key backup (keyRecipient) needs gpg, which no published image of the catalogue carries",
+      "build images/backup-tools/Containerfile, push it and set image to its reference, or drop keyRecipient and use the custodial key backup (docs/keys.md)",
+    );
+  }
   const retentionDays = r.retentionDays ?? DEFAULT_RETENTION_DAYS;
   return {
     bucketName: r.bucketName,
@@ -306,10 +344,11 @@ export function backupSettings(site: Site, raw: unknown, problems: Problems): Ba
     schedules,
     minBytes: { ...DEFAULT_MIN_BYTES, ...r.minBytes },
     pushgateway: r.pushgateway ?? DEFAULT_PUSHGATEWAY,
-    image: r.image ?? DEFAULT_IMAGE,
+    image: r.image,
     gcpProject: r.gcpProject,
     gcpReplication,
     kmsKeyName: r.kmsKeyName,
+    keyRecovery: r.keyRecovery,
     keyRecipient: r.keyRecipient,
     serviceAccountAnnotations: r.serviceAccountAnnotations ?? {},
     crossCloud: r.crossCloud,

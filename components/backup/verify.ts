@@ -9,6 +9,21 @@
  */
 import { renderPrelude } from "./scripts";
 
+const CHECK_REDIS_RDB = `
+check_redis_rdb() {
+  local latest f="$scratch/verify.rdb"
+  latest=$(rclone lsf "backup:\${BUCKET}/redis/\${SITE}/" --include '*.rdb' | sort | tail -n 1)
+  if [ -z "$latest" ]; then echo "verify: no Redis snapshot in the bucket" >&2; return 1; fi
+  rclone copyto "backup:\${BUCKET}/redis/\${SITE}/$latest" "$f"
+  rclone copyto "backup:\${BUCKET}/redis/\${SITE}/$latest.sha256" "$f.sha256"
+  if [ "$(sha256sum -- "$f" | awk '{print $1}')" != "$(tr -d '[:space:]' < "$f.sha256")" ]; then
+    echo "verify: $latest does not match its recorded sha256" >&2
+    return 1
+  fi
+  redis-check-rdb "$f"
+}
+`;
+
 /** A query the restored database must answer with a count of at least `minRows`. */
 export interface RowCheck {
   /** Database to connect to. Default `postgres`. */
@@ -26,13 +41,38 @@ export const DEFAULT_ROW_CHECKS: readonly RowCheck[] = [
 export interface VerifyOptions {
   /** Run the PostgreSQL checks. */
   readonly postgres: boolean;
-  /** Run the Redis RDB check. */
-  readonly redis: boolean;
+  /**
+   * Run the Redis RDB check here (true), or read its result from the init container that ran
+   * `renderVerifyRedisStep` (`"step"`: the PostgreSQL image has no redis-check-rdb).
+   */
+  readonly redis: boolean | "step";
   readonly rowChecks: readonly RowCheck[];
 }
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** File in /scratch where the verify job's Redis step leaves its result (1 or 0). */
+export const REDIS_STEP_RESULT = "redis-rdb.result";
+
+/**
+ * The Redis part of restore verification as an init container of the verify job (runs on the
+ * Redis image with rclone from /tools): writes 1 or 0 to /scratch/${REDIS_STEP_RESULT} and exits
+ * 0, so the PostgreSQL checks still run; the main container publishes the result.
+ */
+export function renderVerifyRedisStep(): string {
+  return `${renderPrelude("verify-redis")}
+: "\${BUCKET:?}"
+scratch=\${SCRATCH_DIR:-/scratch}
+${CHECK_REDIS_RDB}
+set +e
+(set -e; check_redis_rdb)
+rc=$?
+set -e
+if [ "$rc" -eq 0 ]; then echo 1 > "$scratch/${REDIS_STEP_RESULT}"; echo "verify: redis-rdb ok"
+else echo 0 > "$scratch/${REDIS_STEP_RESULT}"; echo "verify: redis-rdb FAILED" >&2; fi
+`;
 }
 
 export function renderVerifyScript(opts: VerifyOptions): string {
@@ -100,19 +140,7 @@ ${rowChecks}
   return $rc
 }
 
-check_redis_rdb() {
-  local latest f="$scratch/verify.rdb"
-  latest=$(rclone lsf "backup:\${BUCKET}/redis/\${SITE}/" --include '*.rdb' | sort | tail -n 1)
-  if [ -z "$latest" ]; then echo "verify: no Redis snapshot in the bucket" >&2; return 1; fi
-  rclone copyto "backup:\${BUCKET}/redis/\${SITE}/$latest" "$f"
-  rclone copyto "backup:\${BUCKET}/redis/\${SITE}/$latest.sha256" "$f.sha256"
-  if [ "$(sha256sum -- "$f" | awk '{print $1}')" != "$(tr -d '[:space:]' < "$f.sha256")" ]; then
-    echo "verify: $latest does not match its recorded sha256" >&2
-    return 1
-  fi
-  redis-check-rdb "$f"
-}
-
+${CHECK_REDIS_RDB}
 run_check() { # NAME FUNCTION: runs the check in a subshell with errexit (outside a conditional, so it applies)
   local rc
   set +e
@@ -123,7 +151,19 @@ run_check() { # NAME FUNCTION: runs the check in a subshell with errexit (outsid
 }
 
 ${opts.postgres ? `: "\${STANZA:?}"\nrun_check pgbackrest-verify check_pgbackrest_verify\nrun_check postgres-restore check_postgres_restore` : "# no PostgreSQL on this site"}
-${opts.redis ? "run_check redis-rdb check_redis_rdb" : "# no Redis on this site"}
+${
+  opts.redis === "step"
+    ? `# the RDB check ran in the init container (renderVerifyRedisStep); its result line:
+if [ -s "$scratch/${REDIS_STEP_RESULT}" ]; then
+  read -r ok < "$scratch/${REDIS_STEP_RESULT}"
+  record redis-rdb "$ok"
+else
+  record redis-rdb 0
+fi`
+    : opts.redis
+      ? "run_check redis-rdb check_redis_rdb"
+      : "# no Redis on this site"
+}
 
 {
   printf '# TYPE backup_restore_verification_success gauge\\n%s' "$results"

@@ -5,10 +5,11 @@
  * `alert-has-source` rule hold every alert expression against this catalogue and the recorded
  * resources, so an alert can never select a metric nothing scrapes.
  */
+import { IMAGES } from "../shared/images";
 
 /** Published images of the exporters the stack deploys (Docker Hub). */
-export const PUSHGATEWAY_IMAGE = "prom/pushgateway:v1.10.0";
-export const REDIS_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.66.0";
+export const PUSHGATEWAY_IMAGE = IMAGES.pushgateway.ref;
+export const REDIS_EXPORTER_IMAGE = IMAGES.redisExporter.ref;
 
 export const REDIS_EXPORTER_PORT = 9121;
 export const PUSHGATEWAY_PORT = 9091;
@@ -166,8 +167,8 @@ export function podMonitor(a: MonitorArgs): Record<string, unknown> {
   };
 }
 
-export const CLOUDWATCH_EXPORTER_IMAGE = "prom/cloudwatch-exporter:v0.16.0";
-export const STACKDRIVER_EXPORTER_IMAGE = "prometheuscommunity/stackdriver-exporter:v0.16.0";
+export const CLOUDWATCH_EXPORTER_IMAGE = IMAGES.cloudwatchExporter.ref;
+export const STACKDRIVER_EXPORTER_IMAGE = IMAGES.stackdriverExporter.ref;
 export const CLOUDWATCH_EXPORTER_PORT = 9106;
 export const STACKDRIVER_EXPORTER_PORT = 9255;
 

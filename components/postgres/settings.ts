@@ -3,6 +3,7 @@
  * structured value, shape-checked field by field), defaults by site role, and the timing rule
  * Patroni documents. Pure; no Pulumi imports.
  */
+import { IMAGES } from "../shared/images";
 import { fieldPath, Problems } from "../topology/errors";
 import { credentialsSite, type Network, type Site } from "../topology/model";
 import type { Shape } from "../topology/shape";
@@ -92,8 +93,7 @@ export interface PostgresSettings {
  * leader (Patroni stops writes rather than risk two leaders).
  */
 export const DEFAULT_TIMING = { ttl: 10, loopWait: 2, retryTimeout: 4 } as const;
-export const DEFAULT_IMAGE =
-  "registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi8-15.5-0";
+export const DEFAULT_IMAGE = IMAGES.postgres.ref;
 export const DEFAULT_BIN_DIR = "/usr/pgsql-15/bin";
 
 const str: Shape = { kind: "string" };

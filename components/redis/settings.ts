@@ -2,6 +2,7 @@
  * Redis + Sentinel settings: the `drstack:redis` stack config key (structured), its shape, its
  * defaults and the cross-field checks (quorum a majority, enough replicas to write). Pure.
  */
+import { IMAGES } from "../shared/images";
 import { fieldPath, Problems } from "../topology/errors";
 import type { Field, Shape } from "../topology/shape";
 
@@ -70,7 +71,7 @@ export const REDIS_DEFAULTS: RedisSettings = {
   minReplicasMaxLag: 10,
   appendfsync: "everysec",
   storageSize: "10Gi",
-  image: "redis:7.2.5-alpine",
+  image: IMAGES.redis.ref,
   redisResources: { cpu: "250m", memory: "512Mi" },
   sentinelResources: { cpu: "50m", memory: "64Mi" },
   standbyMode: "replica",

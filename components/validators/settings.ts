@@ -11,6 +11,7 @@
  *   keySecret: "{validator}-keys"
  * ```
  */
+import { IMAGES } from "../shared/images";
 import { fieldPath, type Problems } from "../topology/errors";
 import type { Shape } from "../topology/shape";
 
@@ -42,7 +43,7 @@ export interface ValidatorSettings {
 }
 
 export const VALIDATOR_DEFAULTS: ValidatorSettings = {
-  image: "cometbft/cometbft:v0.38.17",
+  image: IMAGES.cometbft.ref,
   resources: { cpu: "500m", memory: "2Gi" },
   storage: { size: "100Gi" },
   gateway: { type: "ClusterIP", sourceRanges: [] },
