@@ -106,6 +106,8 @@ export interface SiteProtectionContext {
   readonly backup: BackupSettings;
   readonly provider: Provider;
   readonly namespaces: Partial<Record<"system" | "validators" | "data" | "backup", Namespace>>;
+  /** Cloud identity annotations for the backup ServiceAccount (managed clusters). Default: none. */
+  readonly identityAnnotations?: Readonly<Record<string, pulumi.Input<string>>>;
 }
 
 /** `namespace/name` of a Service to its in-cluster DNS name. */
@@ -196,6 +198,7 @@ export function buildSiteProtection(
         },
         copies: bucket.copies,
         labels: siteLabels(site, "backup"),
+        ...(ctx.identityAnnotations ? { identityAnnotations: ctx.identityAnnotations } : {}),
       },
       { parent },
     );
