@@ -108,6 +108,8 @@ export interface SiteProtectionContext {
   readonly namespaces: Partial<Record<"system" | "validators" | "data" | "backup", Namespace>>;
   /** Cloud identity annotations for the backup ServiceAccount (managed clusters). Default: none. */
   readonly identityAnnotations?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Called with the bucket component once created (a managed cluster grants access to it). */
+  readonly onBucket?: (bucket: pulumi.Resource) => void;
 }
 
 /** `namespace/name` of a Service to its in-cluster DNS name. */
@@ -179,6 +181,7 @@ export function buildSiteProtection(
       { site, networkName: network.name, settings: backup, labels: siteLabels(site, "backup") },
       { parent },
     );
+    ctx.onBucket?.(bucket);
     schedule = new BackupSchedule(
       `${name}-backup`,
       {

@@ -62,6 +62,11 @@ export class GkeCluster extends pulumi.ComponentResource {
   /** ServiceAccount annotations that bind a workload to the backup Google service account. */
   readonly identityAnnotations: Record<string, pulumi.Input<string>> = {};
   readonly ready: pulumi.Resource[] = [];
+  private backupAccount?: Account;
+  private backupEmail?: string;
+  private pendingBuckets: string[] = [];
+  private child?: pulumi.CustomResourceOptions;
+  private baseName = "";
 
   constructor(name: string, args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("drstack:clusters:GkeCluster", name, {}, opts);
@@ -231,8 +236,8 @@ export class GkeCluster extends pulumi.ComponentResource {
 
     if (args.workloads?.length && args.buckets?.length) {
       const id = gcpAccountId(cn, "backup");
-      const email = `${id}@${project}.iam.gserviceaccount.com`;
-      const gsa = new Account(
+      this.backupEmail = `${id}@${project}.iam.gserviceaccount.com`;
+      this.backupAccount = new Account(
         `${name}-backup-sa`,
         { accountId: id, displayName: `drstack backups of ${cn}` },
         child,
@@ -241,20 +246,16 @@ export class GkeCluster extends pulumi.ComponentResource {
         new AccountIAMMember(
           `${name}-backup-wi-${w.namespace}-${w.serviceAccount}`,
           {
-            serviceAccountId: gsa.name,
+            serviceAccountId: this.backupAccount.name,
             role: "roles/iam.workloadIdentityUser",
             member: gkeWorkloadMember(project, w),
           },
           { ...child, dependsOn: [this.cluster] },
         );
-      // objectAdmin on the backup buckets only: pgBackRest expires its own old backups.
-      for (const bucket of args.buckets)
-        new BucketIAMMember(
-          `${name}-backup-${bucket}`,
-          { bucket, role: "roles/storage.objectAdmin", member: `serviceAccount:${email}` },
-          { ...child, dependsOn: [gsa] },
-        );
-      this.identityAnnotations["iam.gke.io/gcp-service-account"] = email;
+      this.identityAnnotations["iam.gke.io/gcp-service-account"] = this.backupEmail;
+      this.pendingBuckets = [...args.buckets];
+      this.child = child;
+      this.baseName = name;
     }
 
     this.kubeconfig = pulumi.secret(
@@ -265,6 +266,21 @@ export class GkeCluster extends pulumi.ComponentResource {
         ),
     );
     this.registerOutputs({ clusterName: cn, kubeconfig: this.kubeconfig });
+  }
+
+  /**
+   * Grants the backup service account objectAdmin on the backup buckets only (pgBackRest expires
+   * its own old backups), once the buckets exist (`buckets` is what creates them).
+   */
+  grantBucketAccess(buckets: readonly pulumi.Resource[]): void {
+    if (!this.backupAccount || !this.child) return;
+    for (const bucket of this.pendingBuckets)
+      new BucketIAMMember(
+        `${this.baseName}-backup-${bucket}`,
+        { bucket, role: "roles/storage.objectAdmin", member: `serviceAccount:${this.backupEmail}` },
+        { ...this.child, dependsOn: [this.backupAccount, ...buckets] },
+      );
+    this.pendingBuckets = [];
   }
 }
 

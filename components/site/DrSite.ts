@@ -32,6 +32,7 @@ import { StorageClass } from "@pulumi/kubernetes/storage/v1/storageClass";
 import {
   backupBuckets,
   buildManagedCluster,
+  GkeCluster,
   type SiteCluster,
   STORAGE_CLASS_NAME,
   storageClassSpec,
@@ -276,6 +277,10 @@ export class DrSite extends pulumi.ComponentResource {
         provider: this.provider,
         namespaces: this.namespaces,
         ...(identity ? { identityAnnotations: identity } : {}),
+        onBucket: (bucket) => {
+          if (this.cluster?.component instanceof GkeCluster)
+            this.cluster.component.grantBucketAccess([bucket]);
+        },
         postgres: this.postgres?.facts,
         redis: this.redis?.facts,
       },
