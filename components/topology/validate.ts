@@ -82,7 +82,7 @@ export const NETWORK_SHAPE: Shape = {
                       kind: "object",
                       fields: {
                         stack: {
-                          shape: { kind: "string", pattern: /^[A-Za-z0-9_.\/-]+$/ },
+                          shape: { kind: "string", pattern: /^[A-Za-z0-9_./-]+$/ },
                           required: true,
                         },
                         output: {
