@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
+import * as fc from "fast-check";
 import { parse } from "yaml";
 import type { ResourceRecord } from "../planner/monitor";
 import { planAll, planStack, type StackPlan } from "../planner/plan";
@@ -14,6 +15,7 @@ import { awsNetworkPlan, bucketAccessPolicy } from "../components/clusters/plan"
 import { ConfigError } from "../components/topology/errors";
 import { validateNetwork } from "../components/topology/validate";
 import { normalizeManaged } from "../components/topology/managedCluster";
+import { formatCidr, overlaps, parseCidr } from "../components/topology/cidr";
 import { Problems } from "../components/topology/errors";
 import { checkKubeObject } from "./support/kube-schema";
 import { byType, one, projectRoot, tempFile } from "./support/project";
@@ -419,6 +421,76 @@ describe("managed clusters: validation with field paths", () => {
       "sites[1].kubernetes.managed.projectNumber: is required for a managed GKE cluster",
       "sites[1].kubernetes.managed.podsCidr: overlaps networkCidr",
     ]);
+  });
+});
+
+describe("managed clusters: wrong types are reported, never a crash", () => {
+  it("reports each field once with its path", () => {
+    const doc = parse(fs.readFileSync(EXAMPLE, "utf8")) as Obj;
+    doc.sites[0].kubernetes.managed = {
+      nodes: "big",
+      endpoint: { public: "yes", allowedCidrs: "10.0.0.0/8" },
+      networkCidr: "ten",
+    };
+    let problems: string[] = [];
+    try {
+      validateNetwork(doc, "network.yaml");
+    } catch (e) {
+      expect(e).to.be.instanceOf(ConfigError);
+      problems = (e as ConfigError).problems.map((p) => p.path);
+    }
+    expect(problems).to.have.members([
+      "sites[0].kubernetes.managed.nodes",
+      "sites[0].kubernetes.managed.endpoint.public",
+      "sites[0].kubernetes.managed.endpoint.allowedCidrs",
+      "sites[0].kubernetes.managed.networkCidr",
+    ]);
+  });
+});
+
+describe("managed clusters: AWS subnet layout (property)", () => {
+  it("per zone one private and one public subnet, inside the VPC, pairwise disjoint, NAT per mode", () => {
+    const zones = ["a", "b", "c", "d", "e", "f"].map((z) => `us-east-1${z}`);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 16, max: 22 }),
+        fc.integer({ min: 2, max: 6 }),
+        fc.constantFrom("per-zone", "single"),
+        (octet, prefix, n, nat) => {
+          const size = 2 ** (32 - prefix);
+          const cidr = formatCidr({
+            base: Math.floor((10 * 2 ** 24 + octet * 2 ** 16) / size) * size,
+            prefix,
+          });
+          const problems = new Problems();
+          const m = normalizeManaged(
+            { networkCidr: cidr, nat },
+            "aws",
+            zones.slice(0, n),
+            "m",
+            problems,
+          );
+          expect(problems.list).to.deep.equal([]);
+          const plan = awsNetworkPlan(m, zones.slice(0, n));
+          const all = [...plan.private, ...plan.public].map((s) => parseCidr(s.cidr)!);
+          expect(plan.private.map((s) => s.zone)).to.deep.equal(zones.slice(0, n));
+          expect(plan.public.map((s) => s.zone)).to.deep.equal(zones.slice(0, n));
+          const parent = parseCidr(plan.vpcCidr)!;
+          for (const c of all) {
+            expect(c.prefix).to.equal(prefix + 4);
+            expect(overlaps(c, parent)).to.equal(true);
+            expect(c.base >= parent.base && c.base < parent.base + 2 ** (32 - prefix)).to.equal(
+              true,
+            );
+          }
+          for (let i = 0; i < all.length; i++)
+            for (let j = i + 1; j < all.length; j++)
+              expect(overlaps(all[i], all[j])).to.equal(false);
+          expect(plan.natZones).to.deep.equal(nat === "single" ? [zones[0]] : zones.slice(0, n));
+        },
+      ),
+    );
   });
 });
 

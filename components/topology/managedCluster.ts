@@ -65,9 +65,10 @@ export const MANAGED_DEFAULTS = {
   controlPlaneCidr: "172.16.0.0/28",
 } as const;
 
+const CIDR_TEXT = /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/;
 const CIDR_SHAPE: Shape = {
   kind: "string",
-  pattern: /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/,
+  pattern: CIDR_TEXT,
   hint: "write an IPv4 CIDR such as 10.40.0.0/16",
 };
 
@@ -146,9 +147,10 @@ export function normalizeManaged(
   path: string,
   problems: Problems,
 ): ManagedCluster {
-  const r = (raw ?? {}) as Raw;
-  const n = r.nodes ?? {};
-  const e = r.endpoint ?? {};
+  // Fields of the wrong type were reported by the shape check; read only well-typed ones here.
+  const r = (isObj(raw) ? raw : {}) as Raw;
+  const n = isObj(r.nodes) ? r.nodes : {};
+  const e = isObj(r.endpoint) ? r.endpoint : {};
   const at = (...p: (string | number)[]) => fieldPath(path, ...p);
   for (const k of cloud === "aws" ? GCP_ONLY : AWS_ONLY)
     if (r[k] !== undefined)
@@ -158,11 +160,11 @@ export function normalizeManaged(
         `remove ${k}`,
       );
   const nodes: ManagedNodes = {
-    machineType: (n.machineType as string) ?? MANAGED_DEFAULTS.machineType[cloud],
-    minPerZone: (n.minPerZone as number) ?? MANAGED_DEFAULTS.minPerZone,
-    desiredPerZone: (n.desiredPerZone as number) ?? MANAGED_DEFAULTS.desiredPerZone,
-    maxPerZone: (n.maxPerZone as number) ?? MANAGED_DEFAULTS.maxPerZone,
-    diskGiB: (n.diskGiB as number) ?? MANAGED_DEFAULTS.diskGiB,
+    machineType: text(n.machineType) ?? MANAGED_DEFAULTS.machineType[cloud],
+    minPerZone: num(n.minPerZone) ?? MANAGED_DEFAULTS.minPerZone,
+    desiredPerZone: num(n.desiredPerZone) ?? MANAGED_DEFAULTS.desiredPerZone,
+    maxPerZone: num(n.maxPerZone) ?? MANAGED_DEFAULTS.maxPerZone,
+    diskGiB: num(n.diskGiB) ?? MANAGED_DEFAULTS.diskGiB,
   };
   if (nodes.minPerZone > nodes.desiredPerZone || nodes.desiredPerZone > nodes.maxPerZone)
     problems.add(
@@ -171,8 +173,10 @@ export function normalizeManaged(
       "raise maxPerZone or lower minPerZone",
     );
   const endpoint: ManagedEndpoint = {
-    public: (e.public as boolean) ?? false,
-    allowedCidrs: (e.allowedCidrs as string[]) ?? [],
+    public: e.public === true,
+    allowedCidrs: Array.isArray(e.allowedCidrs)
+      ? e.allowedCidrs.filter((c): c is string => typeof c === "string")
+      : [],
   };
   if (endpoint.public && endpoint.allowedCidrs.length === 0)
     problems.add(
@@ -195,17 +199,17 @@ export function normalizeManaged(
       );
   });
   const out: ManagedCluster = {
-    version: (r.version as string) ?? MANAGED_DEFAULTS.version,
+    version: text(r.version) ?? MANAGED_DEFAULTS.version,
     nodes,
     endpoint,
-    networkCidr: (r.networkCidr as string) ?? MANAGED_DEFAULTS.networkCidr[cloud],
-    nat: (r.nat as NatMode) ?? MANAGED_DEFAULTS.nat,
-    keyDeletionDays: (r.keyDeletionDays as number) ?? MANAGED_DEFAULTS.keyDeletionDays,
+    networkCidr: text(r.networkCidr) ?? MANAGED_DEFAULTS.networkCidr[cloud],
+    nat: r.nat === "single" ? "single" : MANAGED_DEFAULTS.nat,
+    keyDeletionDays: num(r.keyDeletionDays) ?? MANAGED_DEFAULTS.keyDeletionDays,
     ...(typeof r.project === "string" ? { project: r.project } : {}),
     ...(typeof r.projectNumber === "string" ? { projectNumber: r.projectNumber } : {}),
-    podsCidr: (r.podsCidr as string) ?? MANAGED_DEFAULTS.podsCidr,
-    servicesCidr: (r.servicesCidr as string) ?? MANAGED_DEFAULTS.servicesCidr,
-    controlPlaneCidr: (r.controlPlaneCidr as string) ?? MANAGED_DEFAULTS.controlPlaneCidr,
+    podsCidr: text(r.podsCidr) ?? MANAGED_DEFAULTS.podsCidr,
+    servicesCidr: text(r.servicesCidr) ?? MANAGED_DEFAULTS.servicesCidr,
+    controlPlaneCidr: text(r.controlPlaneCidr) ?? MANAGED_DEFAULTS.controlPlaneCidr,
   };
   if (cloud === "gcp") {
     for (const k of ["project", "projectNumber"] as const)
@@ -218,6 +222,16 @@ export function normalizeManaged(
   }
   checkRanges(out, cloud, zones, at, problems);
   return out;
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+function text(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+function num(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }
 
 function checkRanges(
@@ -239,6 +253,7 @@ function checkRanges(
   const parsed: [string, ReturnType<typeof parseCidr>][] = [];
   for (const [key, text, min, max] of ranges) {
     const c = parseCidr(text);
+    if (!c && !CIDR_TEXT.test(text)) continue; // the shape check reported it
     if (!c) {
       problems.add(
         at(key),
