@@ -53,6 +53,7 @@ describe("managed clusters: the example network (examples/managed-clusters.yaml)
         expect(subnets[0].name).to.match(/-private-/);
         expect(g.inputs.scalingConfig).to.deep.equal({ minSize: 1, desiredSize: 2, maxSize: 4 });
         expect(g.inputs.instanceTypes).to.deep.equal(["m6i.xlarge"]);
+        expect(g.ignoreChanges).to.deep.equal(["scalingConfig.desiredSize"]);
         return subnets[0].inputs.availabilityZone;
       });
       expect(zones).to.deep.equal(["us-east-1a", "us-east-1b", "us-east-1c"]);
@@ -205,6 +206,9 @@ describe("managed clusters: the example network (examples/managed-clusters.yaml)
           mode: "GKE_METADATA",
         });
         expect(p.inputs.networkConfig).to.deep.equal({ enablePrivateNodes: true });
+        expect(p.inputs.initialNodeCount).to.equal(1);
+        expect(p.inputs).to.not.have.property("nodeCount");
+        expect(p.inputs.autoscaling).to.deep.equal({ minNodeCount: 1, maxNodeCount: 3 });
       }
     });
 

@@ -253,7 +253,8 @@ export class EksCluster extends pulumi.ComponentResource {
             updateConfig: { maxUnavailable: 1 },
             labels: { "drstack.io/site": site.name },
           },
-          { ...child, dependsOn: nodePolicies },
+          // The cluster autoscaler owns the current size; a later `up` must not reset it.
+          { ...child, dependsOn: nodePolicies, ignoreChanges: ["scalingConfig.desiredSize"] },
         ),
       );
     });

@@ -213,7 +213,8 @@ export class GkeCluster extends pulumi.ComponentResource {
             cluster: this.cluster.id,
             location: site.region,
             nodeLocations: [zone],
-            nodeCount: m.nodes.desiredPerZone,
+            // With autoscaling, the initial count only (nodeCount would fight the autoscaler).
+            initialNodeCount: m.nodes.desiredPerZone,
             autoscaling: { minNodeCount: m.nodes.minPerZone, maxNodeCount: m.nodes.maxPerZone },
             management: { autoRepair: true, autoUpgrade: true },
             networkConfig: { enablePrivateNodes: true },
