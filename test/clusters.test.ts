@@ -18,7 +18,7 @@ import { normalizeManaged } from "../components/topology/managedCluster";
 import { formatCidr, overlaps, parseCidr } from "../components/topology/cidr";
 import { Problems } from "../components/topology/errors";
 import { checkKubeObject } from "./support/kube-schema";
-import { byType, one, projectRoot, tempFile } from "./support/project";
+import { byType, one, projectRoot, runCli, tempFile } from "./support/project";
 
 type Obj = Record<string, any>;
 
@@ -371,6 +371,24 @@ describe("managed clusters: the example network (examples/managed-clusters.yaml)
         }
       }
     });
+  });
+});
+
+describe("managed clusters: drstack plan and policy on the example", function () {
+  this.timeout(600_000);
+  it("plan shows the cluster resources per stack; every policy rule passes", () => {
+    const plan = runCli(["plan", "--all", "--network", "examples/managed-clusters.yaml"]);
+    expect(plan.code, plan.stderr).to.equal(0);
+    const stacks = plan.stdout.split(/^Stack /m).slice(1);
+    const primary = stacks.find((s) => s.startsWith("primary"))!;
+    const dr = stacks.find((s) => s.startsWith("dr"))!;
+    expect(primary).to.match(/drstack:clusters:EksCluster\s+primary-cluster/);
+    expect(primary).to.match(/aws:eks\/nodeGroup:NodeGroup\s+primary-cluster-nodes-c/);
+    expect(dr).to.match(/drstack:clusters:GkeCluster\s+dr-cluster/);
+    expect(dr).to.match(/gcp:container\/nodePool:NodePool\s+dr-cluster-pool-d/);
+    const policy = runCli(["policy", "--all", "--network", "examples/managed-clusters.yaml"]);
+    expect(policy.code, policy.stdout + policy.stderr).to.equal(0);
+    expect(policy.stdout).to.include("passed: no mandatory violations");
   });
 });
 
