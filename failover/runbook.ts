@@ -9,6 +9,7 @@ import {
   type Objective,
   type Scenario,
 } from "../components/topology/model";
+import { clusterName } from "../components/clusters/plan";
 
 export const RUNBOOK_SCENARIOS = [
   "node",
@@ -165,6 +166,21 @@ export function buildRunbooks(
               text: `Confirm the loss of ${primary.region} (cloud status page, API unreachable from two vantage points). See what the swap would change, offline.`,
               commands: [`drstack failover --to ${dr.name} --dry-run`],
             },
+            ...(dr.kubernetes.managed
+              ? [
+                  {
+                    text: `If ${dr.name}'s cluster does not exist yet (a cold DR site, or it was lost too): its stack creates it (kubernetes.managed, docs/clusters.md) from the replicated state, then the data services restore from the replicated backups. Creating a ${dr.cloud === "aws" ? "EKS" : "GKE"} cluster with its node ${dr.cloud === "aws" ? "groups" : "pools"} takes about 15-25 minutes: that time counts toward the region RTO (${network.objectives.region?.rto ?? "not declared"}).`,
+                    commands: [
+                      `pulumi stack select ${d!.stack}`,
+                      `pulumi up -s ${d!.stack}`,
+                      dr.cloud === "aws"
+                        ? `aws eks update-kubeconfig --name ${clusterName(network.name, dr)} --region ${dr.region}`
+                        : `gcloud container clusters get-credentials ${clusterName(network.name, dr)} --region ${dr.region} --project ${dr.kubernetes.managed.project ?? "<project>"}`,
+                      `${kc(d!)} get nodes -L topology.kubernetes.io/zone`,
+                    ],
+                  },
+                ]
+              : []),
             {
               text: `Swap. Preflight checks ${dr.name}'s replication lag and backup age against the RPO; the old primary is fenced before promotion. If ${primary.name} is unreachable, fencing cannot be confirmed: force it and say why.`,
               commands: [

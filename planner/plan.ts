@@ -182,9 +182,39 @@ export function mockState(
       service === "s3"
         ? `arn:aws:s3:::${id}`
         : `arn:aws:${service}:${region}:123456789012:${service === "kms" ? "key/" : ""}${id}`;
-    return { id, state: { arn, ...(service === "iam" ? { name: id } : {}), ...inputs } };
+    return {
+      id,
+      state: {
+        arn,
+        ...(service === "iam" ? { name: id } : {}),
+        ...(args.type === "aws:eks/cluster:Cluster" ? eksClusterState(id, h) : {}),
+        ...inputs,
+      },
+    };
+  }
+  if (args.type === "gcp:container/cluster:Cluster") {
+    // What the GKE provider reports and the site's kubeconfig is built from.
+    const caData = Buffer.from(`mock CA ${args.name}`).toString("base64");
+    return {
+      id: `${args.name}-${h.slice(0, 8)}`,
+      state: {
+        endpoint: `10.0.0.${parseInt(h.slice(0, 2), 16) % 250}`,
+        masterAuth: { clusterCaCertificate: caData },
+        ...inputs,
+      },
+    };
   }
   return { id: args.custom === false ? "" : `${args.name}-${h.slice(0, 8)}`, state: inputs };
+}
+
+/** What EKS reports for a cluster: endpoint, CA, the IAM OIDC issuer (IRSA reads it). */
+function eksClusterState(id: string, h: string): Record<string, unknown> {
+  const oidcId = h.slice(0, 32).toUpperCase();
+  return {
+    endpoint: `https://${oidcId}.gr7.us-east-1.eks.amazonaws.com`,
+    certificateAuthority: { data: Buffer.from(`mock CA ${id}`).toString("base64") },
+    identities: [{ oidcs: [{ issuer: `https://oidc.eks.us-east-1.amazonaws.com/id/${oidcId}` }] }],
+  };
 }
 
 /** Runs the program for one stack under the recording mock runtime. */

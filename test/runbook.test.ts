@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
 import { flipRoles } from "../failover/flip";
 import { buildRunbooks, RUNBOOK_SCENARIOS } from "../failover/runbook";
@@ -76,5 +78,31 @@ describe("runbooks", () => {
     const bad = runCli(["runbook", "--scenario", "meteor"]);
     expect(bad.code).to.equal(2);
     expect(bad.stderr).to.match(/--scenario must be one of node, zone, region/);
+  });
+});
+
+describe("runbooks: a managed DR site whose cluster does not exist yet", () => {
+  it("the region runbook creates it with pulumi up -s dr, counted in the region RTO", () => {
+    const text = fs.readFileSync(
+      path.join(projectRoot(), "examples", "managed-clusters.yaml"),
+      "utf8",
+    );
+    const network = parseNetwork(text);
+    const region = buildRunbooks(network, runbookSites(projectRoot(), network), ["region"])[0];
+    const step = region.steps.find((s) => s.text.includes("cluster does not exist yet"));
+    expect(step, "cluster step").to.not.equal(undefined);
+    expect(step!.text).to.include("GKE cluster");
+    expect(step!.text).to.include("region RTO (45m)");
+    expect(step!.commands).to.include("pulumi up -s dr");
+    expect(step!.commands).to.include(
+      "gcloud container clusters get-credentials managed-example-dr --region europe-west1 --project drstack-dr-example",
+    );
+    // Before the swap itself.
+    const swap = region.steps.findIndex((s) => s.text.startsWith("Swap."));
+    expect(region.steps.indexOf(step!)).to.be.lessThan(swap);
+    // Bring-your-own DR sites have no such step.
+    const shipped = parseNetwork(shippedNetworkText());
+    const byo = buildRunbooks(shipped, runbookSites(projectRoot(), shipped), ["region"])[0];
+    expect(byo.steps.some((s) => s.text.includes("cluster does not exist yet"))).to.equal(false);
   });
 });

@@ -65,6 +65,11 @@ export interface BackupScheduleArgs {
   };
   /** Labels every object carries. */
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * Cloud identity of the jobs' ServiceAccount on a managed cluster (IRSA role ARN, GKE service
+   * account), added to `settings.serviceAccountAnnotations`. Default: none.
+   */
+  readonly identityAnnotations?: Readonly<Record<string, pulumi.Input<string>>>;
 }
 
 /** Name of the Secret BackupSchedule writes `credentials` into. */
@@ -92,7 +97,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
           name: "drstack-backup",
           namespace: args.namespace,
           labels: args.labels,
-          annotations: { ...s.serviceAccountAnnotations },
+          annotations: { ...s.serviceAccountAnnotations, ...args.identityAnnotations },
         },
         automountServiceAccountToken: false,
       },

@@ -106,6 +106,10 @@ export interface SiteProtectionContext {
   readonly backup: BackupSettings;
   readonly provider: Provider;
   readonly namespaces: Partial<Record<"system" | "validators" | "data" | "backup", Namespace>>;
+  /** Cloud identity annotations for the backup ServiceAccount (managed clusters). Default: none. */
+  readonly identityAnnotations?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Called with the bucket component once created (a managed cluster grants access to it). */
+  readonly onBucket?: (bucket: pulumi.Resource) => void;
 }
 
 /** `namespace/name` of a Service to its in-cluster DNS name. */
@@ -177,6 +181,7 @@ export function buildSiteProtection(
       { site, networkName: network.name, settings: backup, labels: siteLabels(site, "backup") },
       { parent },
     );
+    ctx.onBucket?.(bucket);
     schedule = new BackupSchedule(
       `${name}-backup`,
       {
@@ -196,6 +201,7 @@ export function buildSiteProtection(
         },
         copies: bucket.copies,
         labels: siteLabels(site, "backup"),
+        ...(ctx.identityAnnotations ? { identityAnnotations: ctx.identityAnnotations } : {}),
       },
       { parent },
     );

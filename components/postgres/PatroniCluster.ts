@@ -67,7 +67,7 @@ export interface PatroniClusterArgs {
   /** The site's backup repository. Default: `settings.backup` (from `drstack:postgres.backup`). */
   readonly backup?: BackupRepoArgs;
   /** Annotations of the ServiceAccount (IRSA role / GKE workload identity for the bucket). Default none. */
-  readonly serviceAccountAnnotations?: Readonly<Record<string, string>>;
+  readonly serviceAccountAnnotations?: Readonly<Record<string, pulumi.Input<string>>>;
   /** What the NetworkPolicy lets in and out beyond the cluster's pods (`drstack:networkPolicy`). Default {@link DEFAULT_NETWORK}. */
   readonly network?: NetworkSettings;
 }

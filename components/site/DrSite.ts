@@ -28,6 +28,16 @@ import { REDIS_PORT } from "../redis/scripts";
 import { normalizeValidatorSettings } from "../validators/settings";
 import { type ValidatorFacts, ValidatorSet } from "../validators/ValidatorSet";
 import { buildSiteProtection, type SiteBackupFacts, siteBackupSettings } from "../backup/site";
+import { StorageClass } from "@pulumi/kubernetes/storage/v1/storageClass";
+import {
+  backupBuckets,
+  buildManagedCluster,
+  GkeCluster,
+  type SiteCluster,
+  STORAGE_CLASS_NAME,
+  storageClassSpec,
+  type WorkloadIdentity,
+} from "../clusters";
 
 export interface DrSiteArgs {
   /** The validated network topology (shared by every stack). */
@@ -56,6 +66,12 @@ export interface SiteFacts {
   readonly postgres?: PostgresFacts;
   /** Backup bucket (names, regions), backup job schedules, alert rule. */
   readonly backups: SiteBackupFacts;
+  /** Present when the stack creates the site's cluster: its name, cloud and StorageClass. */
+  readonly cluster?: {
+    readonly name: string;
+    readonly kind: "eks" | "gke";
+    readonly storageClass: string;
+  };
 }
 
 /**
@@ -71,24 +87,83 @@ export class DrSite extends pulumi.ComponentResource {
   readonly redis?: RedisSentinel;
   readonly validators?: ValidatorSet;
   readonly postgres?: PatroniCluster;
+  /** Present when the stack creates the site's cluster (`kubernetes.managed`). */
+  readonly cluster?: SiteCluster;
+
+  private providerAccess(
+    name: string,
+    stackKubeconfig: string | undefined,
+    site: Site,
+  ): ReturnType<typeof providerAccessFor> {
+    return providerAccessFor(this, name, stackKubeconfig, site, this.cluster);
+  }
 
   constructor(name: string, args: DrSiteArgs, opts?: pulumi.ComponentResourceOptions) {
     super("drstack:site:DrSite", name, {}, opts);
     const { network, site, settings } = args;
     const backupSettings = siteBackupSettings(site, settings);
-    const kubeconfig = settings.kubeconfig ?? site.kubernetes.kubeconfig;
+    // Validated with the stack config (SITE_CONFIG_KEYS.postgres.check); this applies defaults.
+    const pgProblems = new Problems();
+    const pgSettings = site.services.includes("postgres")
+      ? normalizePostgresSettings(settings.structured.postgres, network, site, pgProblems)
+      : undefined;
+    pgProblems.throwIfAny("drstack:postgres is invalid");
+
+    // A managed site: the stack creates the cluster, and the workloads that reach the backup
+    // buckets get its cloud identity (no static keys).
+    const workloads: WorkloadIdentity[] = [
+      ...(site.services.includes("backup")
+        ? [
+            {
+              namespace: namespaceName(settings.namespacePrefix, "backup"),
+              serviceAccount: "drstack-backup",
+            },
+          ]
+        : []),
+      ...(pgSettings
+        ? [
+            {
+              namespace: namespaceName(settings.namespacePrefix, "data"),
+              serviceAccount: `${pgSettings.scope}-patroni`,
+            },
+          ]
+        : []),
+    ];
+    this.cluster = buildManagedCluster(
+      name,
+      {
+        networkName: network.name,
+        site,
+        workloads,
+        buckets: site.services.includes("backup")
+          ? backupBuckets(network.name, site, backupSettings)
+          : [],
+        labels: siteLabels(site, "cluster"),
+      },
+      this,
+    );
     this.provider = new Provider(
       `${name}-k8s`,
-      {
-        ...(site.kubernetes.context ? { context: site.kubernetes.context } : {}),
-        ...(kubeconfig
-          ? { kubeconfig: looksLikeContents(kubeconfig) ? pulumi.secret(kubeconfig) : kubeconfig }
-          : {}),
-        enableServerSideApply: true,
-      },
-      { parent: this },
+      { ...this.providerAccess(name, settings.kubeconfig, site), enableServerSideApply: true },
+      { parent: this, ...(this.cluster ? { dependsOn: [...this.cluster.ready] } : {}) },
     );
     const child = { parent: this, provider: this.provider };
+    const identity = this.cluster?.identityAnnotations;
+    let storageClass: StorageClass | undefined;
+    if (this.cluster) {
+      storageClass = new StorageClass(
+        `${name}-storage-class`,
+        {
+          metadata: {
+            name: STORAGE_CLASS_NAME,
+            labels: siteLabels(site, "cluster"),
+            annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+          },
+          ...storageClassSpec(site.cloud),
+        },
+        child,
+      );
+    }
 
     for (const role of namespaceRoles(site)) {
       this.namespaces[role] = new Namespace(
@@ -178,16 +253,7 @@ export class DrSite extends pulumi.ComponentResource {
         { ...child, dependsOn: [this.namespaces.data!] },
       );
     }
-    if (site.services.includes("postgres")) {
-      // Validated with the stack config (SITE_CONFIG_KEYS.postgres.check); this applies defaults.
-      const pgProblems = new Problems();
-      const pgSettings = normalizePostgresSettings(
-        settings.structured.postgres,
-        network,
-        site,
-        pgProblems,
-      );
-      pgProblems.throwIfAny("drstack:postgres is invalid");
+    if (pgSettings) {
       this.postgres = new PatroniCluster(
         `${name}-postgres`,
         {
@@ -195,8 +261,9 @@ export class DrSite extends pulumi.ComponentResource {
           settings: pgSettings,
           namespace: this.namespaces.data!.metadata.name,
           network: net,
+          ...(identity ? { serviceAccountAnnotations: identity } : {}),
         },
-        { ...child, dependsOn: [this.namespaces.data!] },
+        { ...child, dependsOn: [this.namespaces.data!, ...(storageClass ? [storageClass] : [])] },
       );
     }
 
@@ -209,6 +276,11 @@ export class DrSite extends pulumi.ComponentResource {
         backup: backupSettings,
         provider: this.provider,
         namespaces: this.namespaces,
+        ...(identity ? { identityAnnotations: identity } : {}),
+        onBucket: (bucket) => {
+          if (this.cluster?.component instanceof GkeCluster)
+            this.cluster.component.grantBucketAccess([bucket]);
+        },
         postgres: this.postgres?.facts,
         redis: this.redis?.facts,
       },
@@ -294,9 +366,49 @@ export class DrSite extends pulumi.ComponentResource {
       ...(this.validators ? { validators: this.validators.facts } : {}),
       ...(this.postgres ? { postgres: this.postgres.facts } : {}),
       backups,
+      ...(this.cluster
+        ? {
+            cluster: {
+              name: this.cluster.component.clusterName,
+              kind: site.cloud === "aws" ? ("eks" as const) : ("gke" as const),
+              storageClass: STORAGE_CLASS_NAME,
+            },
+          }
+        : {}),
     };
     this.registerOutputs({ facts: this.facts });
   }
+}
+
+/** Where the site's Kubernetes provider gets its access: the created cluster, or bring-your-own. */
+function providerAccessFor(
+  component: DrSite,
+  name: string,
+  stackKubeconfig: string | undefined,
+  site: Site,
+  cluster: SiteCluster | undefined,
+): { context?: string; kubeconfig?: pulumi.Input<string> } {
+  if (cluster) return { kubeconfig: cluster.kubeconfig };
+  const k = site.kubernetes;
+  const context = k.context ? { context: k.context } : {};
+  if (k.stackOutput && stackKubeconfig === undefined) {
+    const ref = new pulumi.StackReference(
+      `${name}-kubeconfig`,
+      { name: k.stackOutput.stack },
+      { parent: component },
+    );
+    return {
+      ...context,
+      kubeconfig: pulumi.secret(ref.requireOutput(k.stackOutput.output).apply(String)),
+    };
+  }
+  const kubeconfig = stackKubeconfig ?? k.kubeconfig;
+  return {
+    ...context,
+    ...(kubeconfig
+      ? { kubeconfig: looksLikeContents(kubeconfig) ? pulumi.secret(kubeconfig) : kubeconfig }
+      : {}),
+  };
 }
 
 function urlPort(url: string, fallback: number): number {

@@ -3,6 +3,8 @@
  * Pure data; no Pulumi imports.
  */
 
+import type { ManagedCluster } from "./managedCluster";
+
 export const CLOUDS = ["aws", "gcp"] as const;
 export type Cloud = (typeof CLOUDS)[number];
 
@@ -24,6 +26,13 @@ export interface KubernetesAccess {
   readonly context?: string;
   /** Path of a kubeconfig file. Default: the stack's `drstack:kubeconfig`, else the ambient one. */
   readonly kubeconfig?: string;
+  /** Bring your own: read the kubeconfig (a secret) from another stack's output. Default: none. */
+  readonly stackOutput?: { readonly stack: string; readonly output: string };
+  /**
+   * The stack creates the site's cluster (EKS or GKE, by `cloud`) and deploys onto it; exclusive
+   * with `context`, `kubeconfig` and `stackOutput`. Defaults in docs/clusters.md. Default: none.
+   */
+  readonly managed?: ManagedCluster;
 }
 
 export interface Site {

@@ -20,6 +20,7 @@ import {
 } from "./model";
 import { exampleRegion, exampleZones, isRegionName, zoneBelongsToRegion } from "./names";
 import { checkShape, isPlainObject, suggest, type Shape } from "./shape";
+import { MANAGED_SHAPE, normalizeManaged } from "./managedCluster";
 
 const NAME = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const NAME_HINT = "use lower-case letters, digits and '-', starting with a letter (a DNS label)";
@@ -76,6 +77,22 @@ export const NETWORK_SHAPE: Shape = {
                 fields: {
                   context: { shape: { kind: "string" } },
                   kubeconfig: { shape: { kind: "string" } },
+                  stackOutput: {
+                    shape: {
+                      kind: "object",
+                      fields: {
+                        stack: {
+                          shape: { kind: "string", pattern: /^[A-Za-z0-9_./-]+$/ },
+                          required: true,
+                        },
+                        output: {
+                          shape: { kind: "string", pattern: /^[A-Za-z_][A-Za-z0-9_]*$/ },
+                          required: true,
+                        },
+                      },
+                    },
+                  },
+                  managed: { shape: MANAGED_SHAPE },
                 },
               },
             },
@@ -186,6 +203,8 @@ function normalizeSite(raw: Record<string, unknown>, index: number): Loose<Site>
     kubernetes: {
       ...(str(k8s.context) !== undefined ? { context: k8s.context } : {}),
       ...(str(k8s.kubeconfig) !== undefined ? { kubeconfig: k8s.kubeconfig } : {}),
+      ...(isPlainObject(k8s.stackOutput) ? { stackOutput: k8s.stackOutput } : {}),
+      ...(isPlainObject(k8s.managed) ? { managed: k8s.managed } : {}),
     },
     services: Array.isArray(raw.services) ? raw.services : [...SERVICES],
   };
@@ -348,7 +367,36 @@ function checkSites(sites: Loose<Site>[], problems: Problems): void {
         `move ${String(site.name)} to another region (or cloud)`,
       );
     }
-    const ctx = site.kubernetes as { context?: string; kubeconfig?: string };
+    const ctx = site.kubernetes as {
+      context?: string;
+      kubeconfig?: string;
+      stackOutput?: unknown;
+      managed?: unknown;
+    };
+    const ways = (["context", "kubeconfig", "stackOutput", "managed"] as const).filter(
+      (k) => ctx[k] !== undefined,
+    );
+    if (ctx.managed !== undefined && ways.length > 1)
+      problems.add(
+        at("kubernetes"),
+        `managed creates the cluster; it cannot be combined with ${ways.filter((w) => w !== "managed").join(", ")}`,
+        "keep managed (the stack creates the cluster) or the bring-your-own keys, not both",
+      );
+    if (ctx.stackOutput !== undefined && ctx.kubeconfig !== undefined)
+      problems.add(
+        at("kubernetes", "stackOutput"),
+        "the kubeconfig comes from either a file or another stack's output",
+        "remove kubeconfig or stackOutput",
+      );
+    if (ctx.managed !== undefined && cloud) {
+      (site.kubernetes as Record<string, unknown>).managed = normalizeManaged(
+        ctx.managed,
+        cloud,
+        zones.filter((z): z is string => typeof z === "string"),
+        at("kubernetes", "managed"),
+        problems,
+      );
+    }
     if (ctx.context !== undefined) {
       const key = `${ctx.kubeconfig ?? ""}#${ctx.context}`;
       const other = contexts.get(key);
