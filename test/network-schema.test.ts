@@ -88,9 +88,12 @@ describe("network file JSON Schema", () => {
     expect(first("stacks/network.yaml")).to.equal(
       "# yaml-language-server: $schema=./network.schema.json",
     );
-    expect(first("examples/unsafe-3-region.yaml")).to.equal(
-      "# yaml-language-server: $schema=../stacks/network.schema.json",
-    );
+    for (const f of fs
+      .readdirSync(path.join(projectRoot(), "examples"))
+      .filter((f) => f.endsWith(".yaml")))
+      expect(first(`examples/${f}`), f).to.equal(
+        "# yaml-language-server: $schema=../stacks/network.schema.json",
+      );
   });
 
   it("accepts the shipped example, which the validator accepts", () => {
@@ -98,6 +101,16 @@ describe("network file JSON Schema", () => {
     const validate = compiled();
     expect(validate(doc), JSON.stringify(validate.errors)).to.equal(true);
     expect(() => parseNetwork(shippedNetworkText())).to.not.throw();
+  });
+
+  it("accepts the managed-clusters example (EKS and GKE sites), which the validator accepts", () => {
+    const text = fs.readFileSync(
+      path.join(projectRoot(), "examples", "managed-clusters.yaml"),
+      "utf8",
+    );
+    const validate = compiled();
+    expect(validate(parse(text)), JSON.stringify(validate.errors)).to.equal(true);
+    expect(() => parseNetwork(text)).to.not.throw();
   });
 
   it("names the wrong field as the validator does", () => {
