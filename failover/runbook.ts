@@ -41,6 +41,8 @@ export interface RunbookSite {
   readonly validatorsNamespace: string;
   /** Patroni scope = pgBackRest stanza = StatefulSet name. */
   readonly scope: string;
+  /** Patroni members (pods `<scope>-0..n-1`); default 3. */
+  readonly members?: number;
 }
 
 export interface RunbookStep {
@@ -71,6 +73,36 @@ const TITLES: Record<RunbookScenario, string> = {
 
 function kc(s: RunbookSite): string {
   return `kubectl${s.context ? ` --context ${s.context}` : ""}`;
+}
+
+/**
+ * A pgBackRest restore of a Patroni cluster, in a safe order: pause Patroni (no failover while
+ * members are down), stop PostgreSQL on the replicas first and on the leader last (a replica
+ * never outlives its leader to be promoted on the old timeline), restore the leader (`--delta`:
+ * only changed files; `restoreArgs` selects latest or a point in time), resume (Patroni starts the
+ * leader, which replays WAL to the target and promotes), then re-create every replica from it.
+ * The leader is `<scope>-0` (`patronictl list` shows it; switch over to it first otherwise).
+ */
+export function pgRestoreCommands(s: RunbookSite, restoreArgs: string): string[] {
+  const members = s.members ?? 3;
+  const exec = (i: number, cmd: string) =>
+    `${kc(s)} -n ${s.namespace} exec ${s.scope}-${i} -c patroni -- ${cmd}`;
+  const patronictl = (cmd: string) => exec(0, `patronictl -c /etc/patroni/patroni.yaml ${cmd}`);
+  const replicas = Array.from({ length: members - 1 }, (_, k) => k + 1);
+  const stop = "pg_ctl stop -D /pgdata/pg15 -m fast";
+  return [
+    patronictl("list"),
+    patronictl(`pause ${s.scope} --wait`),
+    ...replicas.map((i) => exec(i, stop)),
+    exec(0, stop),
+    exec(
+      0,
+      `pgbackrest --config=/etc/patroni/pgbackrest.conf --stanza=${s.scope} restore --delta${restoreArgs}`,
+    ),
+    patronictl(`resume ${s.scope} --wait`),
+    ...replicas.map((i) => patronictl(`reinit ${s.scope} ${s.scope}-${i} --force --wait`)),
+    patronictl("list"),
+  ];
 }
 
 /** Builds every runbook (or the ones asked for) for `network`. */
@@ -215,17 +247,11 @@ export function buildRunbooks(
           ],
         },
         {
-          text: "Pause Patroni (no failover during the restore), restore the leader to the target time, resume.",
-          commands: [
-            patroni(p, `pause ${p.scope}`),
-            `${kc(p)} -n ${p.namespace} exec ${p.scope}-0 -c patroni -- pg_ctl stop -D /pgdata/pg15 -m fast`,
-            `${kc(p)} -n ${p.namespace} exec ${p.scope}-0 -c patroni -- pgbackrest --config=/etc/patroni/pgbackrest.conf --stanza=${p.scope} restore --delta --type=time --target="<YYYY-MM-DD HH:MM:SS+00>" --target-action=promote`,
-            patroni(p, `resume ${p.scope}`),
-          ],
-        },
-        {
-          text: "Re-create the replicas from the restored leader.",
-          commands: [patroni(p, `reinit ${p.scope} <replica> --force`)],
+          text: "Pause Patroni (no failover during the restore), stop the replicas then the leader, restore the leader to the target time, resume (Patroni starts it; it promotes at the target), re-create the replicas from it.",
+          commands: pgRestoreCommands(
+            p,
+            ` --type=time --target="<YYYY-MM-DD HH:MM:SS+00>" --target-action=promote`,
+          ),
         },
         ...(dr
           ? [
@@ -254,7 +280,10 @@ export function buildRunbooks(
         {
           text: "Rotate: generate a new key, announce the rotation to the network (its own procedure), replace the key Secret, and re-encrypt the key backup.",
           commands: [
-            `pulumi config set --secret drstack:backup.keyRecipient "<new OpenPGP public key>" -s <stack>`,
+            // --path: the recipient lives inside the structured drstack:backup setting (without
+            // it Pulumi writes a flat `drstack:backup.keyRecipient` key, which drstack refuses).
+            // The value comes from stdin: an armored key starts with dashes, read as flags.
+            `pulumi config set --path 'drstack:backup.keyRecipient' -s <stack> < new-recipient.asc   # the new ASCII-armored OpenPGP public key`,
           ],
         },
         {
@@ -274,9 +303,8 @@ export function buildRunbooks(
         {
           text: "Restore PostgreSQL on the new primary from the replicated repository, then let Patroni start it.",
           commands: [
-            patroni(p, `pause ${p.scope}`),
-            `${kc(p)} -n ${p.namespace} exec ${p.scope}-0 -c patroni -- pgbackrest --config=/etc/patroni/pgbackrest.conf --stanza=${p.scope} restore --delta`,
-            patroni(p, `resume ${p.scope}`),
+            `${kc(p)} -n ${p.namespace} exec ${p.scope}-0 -c patroni -- pgbackrest --config=/etc/patroni/pgbackrest.conf --stanza=${p.scope} info`,
+            ...pgRestoreCommands(p, ""),
             `${kc(p)} -n ${p.namespace} exec ${p.scope}-0 -c patroni -- pgbackrest --config=/etc/patroni/pgbackrest.conf --stanza=${p.scope} verify`,
           ],
         },

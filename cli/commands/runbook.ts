@@ -41,6 +41,7 @@ export function runbookSites(projectDir: string, network: Network): Map<string, 
       namespace: namespaceName(loaded.settings.namespacePrefix, "data"),
       validatorsNamespace: namespaceName(loaded.settings.namespacePrefix, "validators"),
       scope: pg.scope,
+      members: pg.members,
     });
   }
   return out;
