@@ -19,6 +19,7 @@ import { failoverCommand } from "./commands/failover";
 import { failbackCommand } from "./commands/failback";
 import { runbookCommand } from "./commands/runbook";
 import { drillCommand } from "./commands/drill";
+import { restoreCommand } from "./commands/restore";
 
 /** Every command; each lives in cli/commands/<name>.ts. */
 export const COMMANDS: readonly Command[] = [
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   failoverCommand,
   failbackCommand,
   runbookCommand,
+  restoreCommand,
 ];
 
 const consoleIo: Io = {

@@ -248,10 +248,10 @@ export function buildRunbooks(
         },
         {
           text: "Pause Patroni (no failover during the restore), stop the replicas then the leader, restore the leader to the target time, resume (Patroni starts it; it promotes at the target), re-create the replicas from it.",
-          commands: pgRestoreCommands(
-            p,
-            ` --type=time --target="<YYYY-MM-DD HH:MM:SS+00>" --target-action=promote`,
-          ),
+          commands: [
+            `drstack restore --target postgres --site ${p.site} --to "<YYYY-MM-DD HH:MM:SS+00>" --dry-run`,
+            `drstack restore --target postgres --site ${p.site} --to "<YYYY-MM-DD HH:MM:SS+00>"`,
+          ],
         },
         ...(dr
           ? [
@@ -304,13 +304,17 @@ export function buildRunbooks(
           text: "Restore PostgreSQL on the new primary from the replicated repository, then let Patroni start it.",
           commands: [
             `${kc(p)} -n ${p.namespace} exec ${p.scope}-0 -c patroni -- pgbackrest --config=/etc/patroni/pgbackrest.conf --stanza=${p.scope} info`,
-            ...pgRestoreCommands(p, ""),
+            `drstack restore --target postgres --site ${p.site} --dry-run`,
+            `drstack restore --target postgres --site ${p.site}`,
             `${kc(p)} -n ${p.namespace} exec ${p.scope}-0 -c patroni -- pgbackrest --config=/etc/patroni/pgbackrest.conf --stanza=${p.scope} verify`,
           ],
         },
         {
-          text: "Restore Redis from its latest RDB backup and the validator keys from the encrypted key backup (backup namespace jobs); check row counts and the key fingerprints.",
-          commands: [`${kc(p)} -n ${p.namespace.replace(/-data$/, "-backup")} get cronjobs`],
+          text: "Restore the validator keys from the encrypted key backup; Redis from its latest RDB backup (redis/<site>/*.rdb in the bucket: by hand, docs/restore.md); check the key fingerprints.",
+          commands: [
+            `drstack restore --target keys --site ${p.site} --dry-run`,
+            `drstack restore --target keys --site ${p.site}`,
+          ],
         },
         {
           text: "Rehearse it: the drill restores a full + incremental backup and compares with pg_dump.",

@@ -12,6 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { parseDocument } from "yaml";
+import { restoreSteps } from "../cli/commands/restore";
 import { runbookSites } from "../cli/commands/runbook";
 import { loadStackConfig } from "../components/program";
 import { parseNetwork } from "../components/topology/load";
@@ -49,7 +50,21 @@ function allCommands(): { cmd: string; afterFailover: boolean }[] {
     [shipped, false],
     [flipped, true],
   ] as const)
-    for (const b of buildRunbooks(network, runbookSites(projectRoot(), network)))
+    for (const b of [
+      ...buildRunbooks(network, runbookSites(projectRoot(), network)),
+      // What `drstack restore` runs (its --dry-run prints these), latest and point in time.
+      {
+        steps: [undefined, "2026-01-01 00:00:00+00"].map((to) => ({
+          commands: restoreSteps(
+            "postgres",
+            runbookSites(projectRoot(), network).get(
+              network.sites.find((s) => s.role === "primary")!.name,
+            )!,
+            to,
+          ).map((s) => s.command),
+        })),
+      },
+    ])
       for (const s of b.steps)
         for (const c of s.commands) {
           let cmd = c.replace(/\s+#.*$/, "");
@@ -200,7 +215,8 @@ describe("every runbook command passes its consumer", function () {
         expect(DRILL_SCENARIOS as readonly string[], c).to.include(scenario);
         continue;
       }
-      const live = ["failover", "failback"].includes(words[0]) && !words.includes("--dry-run");
+      const live =
+        ["failover", "failback", "restore"].includes(words[0]) && !words.includes("--dry-run");
       const args = live ? [...words, "--dry-run"] : words;
       const key = `${args.join(" ")}${afterFailover ? " (after failover)" : ""}`;
       if (checked.has(key)) continue;
