@@ -175,7 +175,8 @@ export function stackConfigLine(
       if (matches && (!best || k.length > best.len)) best = { pair, len: k.length };
     }
   }
-  if (!best) return line(configPair.key as Node);
+  // A key the file does not hold (set another way, e.g. by a test or the environment): no line.
+  if (!best) return undefined;
   let node: unknown = best.pair.value;
   let at = line(best.pair.key as Node);
   for (const part of splitPath(rest.slice(best.len))) {
