@@ -2,7 +2,16 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: [".build/**", "dist/**", "node_modules/**", "policies/node_modules/**", "**/*.cjs"] },
+  {
+    ignores: [
+      ".build/**",
+      "dist/**",
+      "node_modules/**",
+      "policies/node_modules/**",
+      "policies/bin/**",
+      "**/*.cjs",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError } from "../components/topology/errors";
+import { suggest } from "../components/topology/shape";
 
 export const EXIT = { ok: 0, checkFailed: 1, badInput: 2, internal: 3 } as const;
 
@@ -14,6 +15,10 @@ export type Values = Record<string, string | boolean | (string | boolean)[] | un
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** Whether a person is there to answer (stdin and stderr are terminals). Default false. */
+  readonly interactive?: boolean;
+  /** Asks `question` on the terminal and resolves with the line typed. */
+  ask?(question: string): Promise<string>;
 }
 
 export interface CommandContext {
@@ -66,8 +71,50 @@ export function parseCommandArgs(
     return { values: values as Values, positionals };
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError((e as Error).message.replace(/\. To specify a positional.*$/s, ""));
+    const message = (e as Error).message.replace(/\. To specify a positional.*$/s, "");
+    const unknown = /^Unknown option '(--?[^']+)'/.exec(message);
+    if (unknown) {
+      const flags = Object.keys({ ...COMMON_OPTIONS, ...cmd.options }).map((k) => `--${k}`);
+      const guess = suggest(unknown[1].replace(/=.*$/, ""), flags);
+      throw new UsageError(`${message}${guess ? ` (did you mean ${guess}?)` : ""}`);
+    }
+    throw new UsageError(message);
   }
+}
+
+/** " (did you mean X?)" for a near miss among `names`, else "". */
+export function didYouMean(word: string, names: readonly string[]): string {
+  const s = suggest(word, names);
+  return s ? ` (did you mean ${s}?)` : "";
+}
+
+/** The option every command that changes live systems takes. */
+export const YES_OPTION: Options = { yes: { type: "boolean", short: "y" } };
+
+/**
+ * Confirmation before a live operation (failover, failback, restore), as `pulumi up` and
+ * `patronictl failover` ask: `--yes` skips it (automation); without a terminal and without
+ * `--yes` it is refused (a UsageError, exit 2) before anything is contacted; at a terminal the
+ * operator types `expected` (the site name) to proceed. Resolves false when they do not.
+ */
+export async function confirmLive(
+  values: Values,
+  io: Io,
+  action: string,
+  expected: string,
+): Promise<boolean> {
+  if (values.yes === true) return true;
+  if (!io.interactive || !io.ask)
+    throw new UsageError(
+      `${action} changes live systems and needs a confirmation; there is no terminal to ask on: ` +
+        "pass --yes to confirm (automation), or --dry-run to see every step first",
+    );
+  const answer = await io.ask(
+    `${action} changes live systems (see --dry-run for every step).\nType the site name ${JSON.stringify(expected)} to proceed: `,
+  );
+  if (answer.trim() === expected) return true;
+  io.err("aborted: nothing was changed");
+  return false;
 }
 
 /** A string option that must be one of `allowed`. */
@@ -80,7 +127,10 @@ export function oneOf<T extends string>(
   const v = values[key];
   if (v === undefined) return fallback;
   if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
-    throw new UsageError(`--${key} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
+    const guess = typeof v === "string" ? suggest(v, allowed) : undefined;
+    throw new UsageError(
+      `--${key} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}${guess ? ` (did you mean ${guess}?)` : ""}`,
+    );
   }
   return v as T;
 }

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 /** `drstack`: the command-line entry point. */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as readline from "node:readline";
 import { isConfigError } from "../components/topology/errors";
 import {
   type Command,
+  didYouMean,
   EXIT,
   type Io,
   parseCommandArgs,
@@ -17,6 +21,7 @@ import { runbookCommand } from "./commands/runbook";
 import { drillCommand } from "./commands/drill";
 import { analyzeCommand } from "./commands/analyze";
 import { keysCommand } from "./commands/keys";
+import { restoreCommand } from "./commands/restore";
 
 /** Every command; each lives in cli/commands/<name>.ts. */
 export const COMMANDS: readonly Command[] = [
@@ -28,12 +33,40 @@ export const COMMANDS: readonly Command[] = [
   failbackCommand,
   runbookCommand,
   keysCommand,
+  restoreCommand,
 ];
 
 const consoleIo: Io = {
   out: (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
   err: (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
+  interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+  ask: (question) =>
+    new Promise((resolve) => {
+      const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+      rl.question(question, (answer) => {
+        rl.close();
+        resolve(answer);
+      });
+    }),
 };
+
+/** drstack's version: the `version` of the package.json above this module. */
+export function drstackVersion(): string {
+  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    const file = path.join(dir, "package.json");
+    if (!fs.existsSync(file)) continue;
+    const pkg = JSON.parse(fs.readFileSync(file, "utf8")) as { name?: string; version?: string };
+    if (pkg.name === "drstack" && pkg.version) return pkg.version;
+  }
+  return "unknown";
+}
+
+function unknownCommand(name: string): string {
+  return `error: unknown command ${JSON.stringify(name)}${didYouMean(
+    name,
+    COMMANDS.map((c) => c.name),
+  )}\n\n${globalHelp()}`;
+}
 
 export function globalHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -46,19 +79,34 @@ export function globalHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Every command takes --help and --project DIR (default: the current directory).",
+    "drstack help <command> prints a command's help; drstack --version its version.",
+    "Live failover, failback and restore ask for confirmation; --yes skips it (required without a terminal).",
     "Exit codes: 0 success, 1 a check failed, 2 bad input or config, 3 internal error.",
   ].join("\n");
 }
 
 export async function main(argv: readonly string[], io: Io = consoleIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-V" || name === "version") {
+    io.out(`drstack ${drstackVersion()}`);
+    return EXIT.ok;
+  }
+  if (name === "help" && rest.length > 0) {
+    const topic = COMMANDS.find((c) => c.name === rest[0]);
+    if (!topic) {
+      io.err(unknownCommand(rest[0]));
+      return EXIT.badInput;
+    }
+    io.out(topic.help);
+    return EXIT.ok;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     io.out(globalHelp());
     return name === undefined ? EXIT.badInput : EXIT.ok;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
-    io.err(`error: unknown command ${JSON.stringify(name)}\n\n${globalHelp()}`);
+    io.err(unknownCommand(name));
     return EXIT.badInput;
   }
   let json = rest.includes("--json");

@@ -2,15 +2,16 @@
  * The drstack Pulumi program: load and validate the network topology and the stack's settings
  * (every problem at once, before any resource is registered), then build the selected site.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_CONFIG_KEY, backupSettings } from "./backup/settings";
 import { DrSite } from "./site/DrSite";
-import { ConfigError, Problems } from "./topology/errors";
-import { loadNetwork } from "./topology/load";
+import { ConfigError, type Problem, Problems } from "./topology/errors";
+import { loadNetwork, type ParsedYaml, parseYaml, stackConfigLine } from "./topology/load";
 import type { Network, Site } from "./topology/model";
 import { readStackSettings } from "./settings";
-import { selectSite, type SiteSettings } from "./topology/siteConfig";
+import { CONFIG_NAMESPACE, selectSite, type SiteSettings } from "./topology/siteConfig";
 
 export interface LoadedStack {
   readonly network: Network;
@@ -20,6 +21,39 @@ export interface LoadedStack {
 
 /** Validates a flat Pulumi config map and the topology it points at. Throws ConfigError. */
 export function loadStackConfig(
+  config: Readonly<Record<string, string>>,
+  projectDir: string,
+  stackFile?: string,
+): LoadedStack {
+  try {
+    return loadStackConfigUnlined(config, projectDir, stackFile);
+  } catch (e) {
+    if (!(e instanceof ConfigError) || !stackFile) throw e;
+    throw new ConfigError(withStackFileLines(e.problems, projectDir, stackFile), e.title);
+  }
+}
+
+/** Gives problems in the stack file the line of the key they name (the file as Pulumi reads it). */
+function withStackFileLines(
+  problems: readonly Problem[],
+  projectDir: string,
+  stackFile: string,
+): Problem[] {
+  if (!problems.some((p) => p.file === stackFile && p.line === undefined)) return [...problems];
+  let parsed: ParsedYaml;
+  try {
+    parsed = parseYaml(fs.readFileSync(path.resolve(projectDir, stackFile), "utf8"), stackFile);
+  } catch {
+    return [...problems];
+  }
+  return problems.map((p) => {
+    if (p.file !== stackFile || p.line !== undefined) return p;
+    const line = stackConfigLine(parsed, p.path, CONFIG_NAMESPACE);
+    return line === undefined ? p : { ...p, line };
+  });
+}
+
+function loadStackConfigUnlined(
   config: Readonly<Record<string, string>>,
   projectDir: string,
   stackFile?: string,

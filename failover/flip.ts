@@ -10,6 +10,7 @@ import { isMap, isScalar, isSeq, type Node, type Pair, Scalar } from "yaml";
 import { ConfigError, type Problem } from "../components/topology/errors";
 import { lineOf, parseNetwork, parseYaml, type ParsedYaml } from "../components/topology/load";
 import { hasService, type Network, type Site } from "../components/topology/model";
+import { suggest } from "../components/topology/shape";
 
 export interface RoleEdit {
   /** Field path, e.g. `sites[1].role`. */
@@ -52,6 +53,12 @@ function badTarget(
  * Checks that `target` can become the primary of `network`: it exists, is a standby and runs
  * postgres. Returns the problems (empty when it can); `option` names the command-line option.
  */
+/** "did you mean X? " for a near miss among `names`, else "". */
+function didYouMean(word: string, names: readonly string[]): string {
+  const s = suggest(word, names);
+  return s ? `did you mean ${s}? ` : "";
+}
+
 export function targetProblems(
   network: Network,
   target: string,
@@ -66,7 +73,10 @@ export function targetProblems(
       badTarget(
         option,
         `no site named ${JSON.stringify(target)} in ${file}`,
-        `use one of: ${names}`,
+        `${didYouMean(
+          target,
+          network.sites.map((s) => s.name),
+        )}use one of: ${names}`,
       ),
     ];
   const site = network.sites[index];

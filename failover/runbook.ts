@@ -42,6 +42,8 @@ export interface RunbookSite {
   readonly validatorsNamespace: string;
   /** Patroni scope = pgBackRest stanza = StatefulSet name. */
   readonly scope: string;
+  /** Patroni members (pods `<scope>-0..n-1`); default 3. */
+  readonly members?: number;
 }
 
 export interface RunbookStep {
@@ -72,6 +74,36 @@ const TITLES: Record<RunbookScenario, string> = {
 
 function kc(s: RunbookSite): string {
   return `kubectl${s.context ? ` --context ${s.context}` : ""}`;
+}
+
+/**
+ * A pgBackRest restore of a Patroni cluster, in a safe order: pause Patroni (no failover while
+ * members are down), stop PostgreSQL on the replicas first and on the leader last (a replica
+ * never outlives its leader to be promoted on the old timeline), restore the leader (`--delta`:
+ * only changed files; `restoreArgs` selects latest or a point in time), resume (Patroni starts the
+ * leader, which replays WAL to the target and promotes), then re-create every replica from it.
+ * The leader is `<scope>-0` (`patronictl list` shows it; switch over to it first otherwise).
+ */
+export function pgRestoreCommands(s: RunbookSite, restoreArgs: string): string[] {
+  const members = s.members ?? 3;
+  const exec = (i: number, cmd: string) =>
+    `${kc(s)} -n ${s.namespace} exec ${s.scope}-${i} -c patroni -- ${cmd}`;
+  const patronictl = (cmd: string) => exec(0, `patronictl -c /etc/patroni/patroni.yaml ${cmd}`);
+  const replicas = Array.from({ length: members - 1 }, (_, k) => k + 1);
+  const stop = "pg_ctl stop -D /pgdata/pg15 -m fast";
+  return [
+    patronictl("list"),
+    patronictl(`pause ${s.scope} --wait`),
+    ...replicas.map((i) => exec(i, stop)),
+    exec(0, stop),
+    exec(
+      0,
+      `pgbackrest --config=/etc/patroni/pgbackrest.conf --stanza=${s.scope} restore --delta${restoreArgs}`,
+    ),
+    patronictl(`resume ${s.scope} --wait`),
+    ...replicas.map((i) => patronictl(`reinit ${s.scope} ${s.scope}-${i} --force --wait`)),
+    patronictl("list"),
+  ];
 }
 
 /** Builds every runbook (or the ones asked for) for `network`. */
@@ -231,17 +263,11 @@ export function buildRunbooks(
           ],
         },
         {
-          text: "Pause Patroni (no failover during the restore), restore the leader to the target time, resume.",
+          text: "Pause Patroni (no failover during the restore), stop the replicas then the leader, restore the leader to the target time, resume (Patroni starts it; it promotes at the target), re-create the replicas from it.",
           commands: [
-            patroni(p, `pause ${p.scope}`),
-            `${kc(p)} -n ${p.namespace} exec ${p.scope}-0 -c patroni -- pg_ctl stop -D /pgdata/pg15 -m fast`,
-            `${kc(p)} -n ${p.namespace} exec ${p.scope}-0 -c patroni -- pgbackrest --config=/etc/patroni/pgbackrest.conf --stanza=${p.scope} restore --delta --type=time --target="<YYYY-MM-DD HH:MM:SS+00>" --target-action=promote`,
-            patroni(p, `resume ${p.scope}`),
+            `drstack restore --target postgres --site ${p.site} --to "<YYYY-MM-DD HH:MM:SS+00>" --dry-run`,
+            `drstack restore --target postgres --site ${p.site} --to "<YYYY-MM-DD HH:MM:SS+00>"`,
           ],
-        },
-        {
-          text: "Re-create the replicas from the restored leader.",
-          commands: [patroni(p, `reinit ${p.scope} <replica> --force`)],
         },
         ...(dr
           ? [
@@ -300,17 +326,16 @@ export function buildRunbooks(
         {
           text: "Restore PostgreSQL on the new primary from the replicated repository, then let Patroni start it.",
           commands: [
-            patroni(p, `pause ${p.scope}`),
-            `${kc(p)} -n ${p.namespace} exec ${p.scope}-0 -c patroni -- pgbackrest --config=/etc/patroni/pgbackrest.conf --stanza=${p.scope} restore --delta`,
-            patroni(p, `resume ${p.scope}`),
+            `${kc(p)} -n ${p.namespace} exec ${p.scope}-0 -c patroni -- pgbackrest --config=/etc/patroni/pgbackrest.conf --stanza=${p.scope} info`,
+            `drstack restore --target postgres --site ${p.site} --dry-run`,
+            `drstack restore --target postgres --site ${p.site}`,
             `${kc(p)} -n ${p.namespace} exec ${p.scope}-0 -c patroni -- pgbackrest --config=/etc/patroni/pgbackrest.conf --stanza=${p.scope} verify`,
           ],
         },
         {
-          text: "Restore Redis from its latest RDB backup and the validator keys from the newest sealed key backup (drstack keys restore --sealed, K custodians' shares; docs/keys.md); check row counts and the key fingerprints.",
+          text: "Restore the validator keys from the newest sealed key backup (K custodians' shares); Redis from its latest RDB backup (redis/<site>/*.rdb in the bucket: by hand, docs/restore.md); check the key fingerprints.",
           commands: [
-            `${kc(p)} -n ${p.namespace.replace(/-data$/, "-backup")} get cronjobs`,
-            "drstack keys restore --sealed <newest keys/<site>/*.sealed.json> --backup <recovery>/backup.json --share ... --out ./restored",
+            `drstack restore --target keys --site ${p.site} --dry-run   # the custodians run the printed steps`,
           ],
         },
         {

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, Problems } from "../components/topology/errors";
 import { parseYaml, withLines } from "../components/topology/load";
-import { isPlainObject } from "../components/topology/shape";
+import { isPlainObject, suggest } from "../components/topology/shape";
 
 export interface ProjectConfigDecl {
   readonly type?: string;
@@ -89,12 +89,15 @@ export function readStackConfig(project: Project, stack: string): StackConfig {
   const abs = path.join(project.dir, rel);
   if (!fs.existsSync(abs)) {
     const known = listStacks(project);
+    const guess = suggest(stack, known);
     throw new ConfigError([
       {
         file: rel,
         path: "",
         message: `no stack ${JSON.stringify(stack)}`,
-        fix: known.length ? `use one of: ${known.join(", ")}` : `create ${rel}`,
+        fix: known.length
+          ? `${guess ? `did you mean ${guess}? ` : ""}use one of: ${known.join(", ")}`
+          : `create ${rel}`,
       },
     ]);
   }

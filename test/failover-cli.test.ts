@@ -120,7 +120,8 @@ describe("drstack failover / failback (CLI)", () => {
       [["failover", "--dry-run"], /--to SITE/],
       [["failover", "--to", "dr", "--force"], /--force needs --reason/],
       [["failover", "--to", "dr", "--reason", "x"], /--reason is only used with --force/],
-      [["failback", "--site", "primary", "--dry-run"], /--site: site primary is the primary/],
+      // Live (a dry run shows it as after a failover): refused before the confirmation question.
+      [["failback", "--site", "primary"], /--site: site primary is the primary/],
       [
         ["failback", "--site", "west", "--dry-run"],
         /sites\[2\]\.services: --site west: site west does not run postgres/,
@@ -140,7 +141,7 @@ describe("drstack failover / failback (CLI)", () => {
 
   it("without a driver (no Pulumi CLI, no --sites) a real run is refused as exit 2 before contacting anything", () => {
     const file = tempFile("network.yaml", shippedNetworkText());
-    const r = runCli(["failover", "--to", "dr", "--network", file]);
+    const r = runCli(["failover", "--to", "dr", "--network", file, "--yes"]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(
       /--driver: no site driver available.*use --dry-run|run with --dry-run/,
@@ -153,7 +154,7 @@ describe("drstack failover / failback (CLI)", () => {
       "sites.json",
       JSON.stringify({ sites: { dr: { rest: ["ftp://x"] }, mars: {} } }),
     );
-    const r = runCli(["failover", "--to", "dr", "--driver", "local", "--sites", sites]);
+    const r = runCli(["failover", "--to", "dr", "--driver", "local", "--sites", sites, "--yes"]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/sites\.dr\.rest: must list the members' REST base URLs/);
     expect(r.stderr).to.match(/sites\.mars: no site named mars in the topology/);

@@ -439,7 +439,14 @@ describe("local driver end to end (real Patroni, PostgreSQL, etcd)", function ()
         "--network",
         network,
       ];
-      const r = runCli([...args, "--force", "--reason", "e2e: no backup repository", "--json"]);
+      const r = runCli([
+        ...args,
+        "--yes",
+        "--force",
+        "--reason",
+        "e2e: no backup repository",
+        "--json",
+      ]);
       expect(r.code, r.stderr).to.equal(0);
       const report = JSON.parse(r.stdout);
       expect(report).to.include({

@@ -131,5 +131,22 @@ describe("policy workflow", () => {
     expect(wf.jobs.preview.steps.map((s: { run?: string }) => s.run ?? "").join("\n")).to.include(
       "--policy-pack policies",
     );
+    // The Pulumi CLI: the SDK's version, checksum verified, never `curl | sh`.
+    const install = wf.jobs.preview.steps.find((s: { name?: string }) =>
+      /Install the Pulumi CLI/.test(s.name ?? ""),
+    );
+    const sdk = JSON.parse(
+      fs.readFileSync(
+        path.join(projectRoot(), "node_modules", "@pulumi", "pulumi", "package.json"),
+        "utf8",
+      ),
+    ).version;
+    expect(install.env.PULUMI_VERSION).to.equal(sdk);
+    expect(install.run)
+      .to.include("sha256sum --check --strict")
+      .and.not.match(/\|\s*(ba)?sh/);
+    expect(wf.jobs.preview.steps.map((s: { run?: string }) => s.run ?? "").join("\n")).to.include(
+      "npm ci --no-audit --no-fund --prefix policies",
+    );
   });
 });

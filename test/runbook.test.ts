@@ -27,7 +27,7 @@ describe("runbooks", () => {
       "kubectl --context drstack-primary-use1 -n drstack-data exec pg-example-network-0 -c patroni -- patronictl",
     );
     expect(cmds("corruption")).to.match(
-      /pgbackrest .*--stanza=pg-example-network restore --delta --type=time/,
+      /drstack restore --target postgres --site primary --to "<YYYY-MM-DD HH:MM:SS\+00>" --dry-run/,
     );
     expect(cmds("key-compromise")).to.include("scale statefulset val-use1-a --replicas=0");
     for (const b of books) expect(b.steps.length, b.scenario).to.be.greaterThan(1);

@@ -1,9 +1,10 @@
 import { dryRun } from "../../failover/dryrun";
-import { prepareFailback, runFailback } from "../../failover/orchestrate";
+import { standbysWithPostgres } from "../../failover/flip";
+import { prepareFailback, prepareFailover, runFailback } from "../../failover/orchestrate";
 import { formatDryRun, formatStepLine } from "../../failover/report";
 import { createDriver, DRIVER_KINDS } from "../../failover/select";
 import { loadNetwork } from "../../components/topology/load";
-import { type Command, EXIT, oneOf, toJson, UsageError } from "../command";
+import { type Command, confirmLive, EXIT, oneOf, toJson, UsageError, YES_OPTION } from "../command";
 import {
   driverLine,
   finishRun,
@@ -29,8 +30,9 @@ export const failbackCommand: Command = {
     sites: { type: "string" },
     network: { type: "string" },
     json: { type: "boolean" },
+    ...YES_OPTION,
   },
-  help: `Usage: drstack failback --site SITE [--swap-back [--force --reason TEXT]] [--reseed rewind|basebackup] [--dry-run]
+  help: `Usage: drstack failback --site SITE [--swap-back [--force --reason TEXT]] [--reseed rewind|basebackup] [--dry-run | --yes]
                         [--driver auto|kubernetes|local] [--sites FILE] [--network FILE] [--json]
 
 Brings SITE (a standby in stacks/network.yaml after a failover, typically the old primary) back as
@@ -49,6 +51,8 @@ Options:
       --site SITE         the returning site
       --swap-back         after rejoining, make SITE the primary again (demote first, promote second)
       --reseed HOW        rewind (default) or basebackup
+  -y, --yes               do not ask for confirmation (automation); without it a live failback
+                          asks you to type SITE at a terminal, and is refused without one
       --force             with --swap-back: proceed over failed preflight checks of SITE (lag,
                           backup age); never over an unconfirmed fence or an unfinished catch-up
       --reason TEXT       why --force (required with it; recorded)
@@ -64,8 +68,9 @@ Examples:
   drstack failback --site primary --dry-run
   drstack failback --site primary --swap-back
 
-Exit codes: 0 completed (or dry run shown), 1 refused or failed, 2 bad input (unknown site, site
-is the primary, site without postgres), 3 internal error.`,
+Exit codes: 0 completed (or dry run shown), 1 refused, failed or confirmation declined, 2 bad input
+(unknown site, site is the primary, site without postgres, no terminal to confirm on and no
+--yes), 3 internal error.`,
   async run({ values, io, projectDir }) {
     const site = values.site;
     if (typeof site !== "string" || !site)
@@ -74,7 +79,18 @@ is the primary, site without postgres), 3 internal error.`,
     const swapBack = values["swap-back"] === true;
     const json = values.json === true;
     const net = networkPaths(values, projectDir);
-    const text = readNetworkText(net.abs, net.display);
+    let text = readNetworkText(net.abs, net.display);
+    let assumed: string | undefined;
+    if (values["dry-run"]) {
+      // A dry run before any failover (SITE still the primary, as in the shipped topology) shows
+      // the failback as it would run after one: the topology after `failover --to <standby>`.
+      const network = loadNetwork(net.abs, net.display);
+      const standby = standbysWithPostgres(network)[0];
+      if (network.sites.find((s) => s.name === site)?.role === "primary" && standby) {
+        text = prepareFailover(text, net.display, standby).flip.text;
+        assumed = `Note: ${site} is the primary in ${net.display} today; this dry run shows the failback as it would run after \`drstack failover --to ${standby}\`.`;
+      }
+    }
     const force = values.force === true;
     const reason = typeof values.reason === "string" ? values.reason : undefined;
     if (reason !== undefined && !force) throw new UsageError("--reason is only used with --force");
@@ -98,10 +114,19 @@ is the primary, site without postgres), 3 internal error.`,
         configEdits: prepared.flip?.edits ?? [],
         steps: prepared.steps,
       });
-      if (json) io.out(toJson({ drstackSwap: SWAP_JSON_VERSION, dryRun: true, ...d }));
-      else io.out(`${formatDryRun(d)}\n\n${driverLine(values)}`);
+      if (json)
+        io.out(
+          toJson({
+            drstackSwap: SWAP_JSON_VERSION,
+            dryRun: true,
+            ...(assumed ? { assumed } : {}),
+            ...d,
+          }),
+        );
+      else io.out(`${assumed ? `${assumed}\n\n` : ""}${formatDryRun(d)}\n\n${driverLine(values)}`);
       return EXIT.ok;
     }
+    if (!(await confirmLive(values, io, `Failback of ${site}`, site))) return EXIT.checkFailed;
     const driver = createDriver({
       kind: oneOf(values, "driver", DRIVER_KINDS, "auto"),
       sitesFile: typeof values.sites === "string" ? values.sites : undefined,

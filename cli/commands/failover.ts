@@ -8,6 +8,7 @@ import { createDriver, DRIVER_KINDS, resolveDriverKind } from "../../failover/se
 import { loadNetwork } from "../../components/topology/load";
 import {
   type Command,
+  confirmLive,
   EXIT,
   type Io,
   oneOf,
@@ -15,6 +16,7 @@ import {
   toJson,
   UsageError,
   type Values,
+  YES_OPTION,
 } from "../command";
 
 export const SWAP_JSON_VERSION = 1;
@@ -73,8 +75,9 @@ export const failoverCommand: Command = {
     network: { type: "string" },
     "catch-up-timeout": { type: "string" },
     json: { type: "boolean" },
+    ...YES_OPTION,
   },
-  help: `Usage: drstack failover --to SITE [--dry-run] [--force --reason TEXT] [--driver auto|kubernetes|local]
+  help: `Usage: drstack failover --to SITE [--dry-run | --yes] [--force --reason TEXT] [--driver auto|kubernetes|local]
                         [--sites FILE] [--network FILE] [--catch-up-timeout SECONDS] [--json]
 
 Promotes the standby site SITE to primary, in explicit, logged and timed steps:
@@ -93,6 +96,8 @@ Options:
       --to SITE               the standby site to promote (must run postgres)
       --dry-run               offline: the network.yaml diff, the resource diff of every stack
                               (offline plans before and after) and the steps; changes nothing
+  -y, --yes                   do not ask for confirmation (automation). Without it a live failover
+                              asks you to type SITE at a terminal, and is refused without one
       --force                 proceed over failed preflight checks or unconfirmed fencing
       --reason TEXT           why --force (required with it; recorded in the timeline)
       --driver KIND           auto (default: local with --sites, else kubernetes when the pulumi CLI
@@ -106,11 +111,13 @@ Options:
 Examples:
   drstack failover --to dr --dry-run
   drstack failover --to dr
+  drstack failover --to dr --yes            # no prompt (automation)
   drstack failover --to dr --force --reason "us-east-1 lost, incident 123"
 
 Exit codes: 0 completed (or dry run shown), 1 refused or failed (the timeline says which step and
-why), 2 bad input (unknown site, site already primary, site without postgres, --force without
---reason), 3 internal error.`,
+why, or the confirmation was declined), 2 bad input (unknown site, site already primary, site
+without postgres, --force without --reason, no terminal to confirm on and no --yes), 3 internal
+error.`,
   async run({ values, io, projectDir }) {
     const target = values.to;
     if (typeof target !== "string" || !target)
@@ -145,6 +152,8 @@ why), 2 bad input (unknown site, site already primary, site without postgres, --
     }
     // Validate the target before any driver is created or any site contacted.
     const { flip } = prepareFailover(text, net.display, target);
+    if (!(await confirmLive(values, io, `Failover ${flip.oldPrimary} -> ${target}`, target)))
+      return EXIT.checkFailed;
     const driver = createDriver({
       kind: oneOf(values, "driver", DRIVER_KINDS, "auto"),
       sitesFile: typeof values.sites === "string" ? values.sites : undefined,

@@ -13,7 +13,7 @@ import { Problems } from "../../components/topology/errors";
 import { loadNetwork } from "../../components/topology/load";
 import type { Network } from "../../components/topology/model";
 import { listStacks, readProject, readStackConfig } from "../../planner/project";
-import { type Command, EXIT, many, oneOf, toJson, UsageError } from "../command";
+import { type Command, didYouMean, EXIT, many, oneOf, toJson, UsageError } from "../command";
 import { networkPaths } from "./failover";
 
 const FORMATS = ["text", "markdown", "json"] as const;
@@ -41,6 +41,7 @@ export function runbookSites(projectDir: string, network: Network): Map<string, 
       namespace: namespaceName(loaded.settings.namespacePrefix, "data"),
       validatorsNamespace: namespaceName(loaded.settings.namespacePrefix, "validators"),
       scope: pg.scope,
+      members: pg.members,
     });
   }
   return out;
@@ -83,7 +84,7 @@ Exit codes: 0 printed, 2 bad input (unknown scenario, invalid topology), 3 inter
     for (const s of only)
       if (!(RUNBOOK_SCENARIOS as readonly string[]).includes(s))
         throw new UsageError(
-          `--scenario must be one of ${RUNBOOK_SCENARIOS.join(", ")}, got ${JSON.stringify(s)}`,
+          `--scenario must be one of ${RUNBOOK_SCENARIOS.join(", ")}, got ${JSON.stringify(s)}${didYouMean(s, RUNBOOK_SCENARIOS)}`,
         );
     const net = networkPaths(values, projectDir);
     const network = loadNetwork(net.abs, net.display);

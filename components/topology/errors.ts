@@ -30,6 +30,7 @@ export function formatProblem(p: Problem): string {
 /** Bad input or configuration: one clear list of every problem found. CLI exit code 2. */
 export class ConfigError extends Error {
   readonly problems: readonly Problem[];
+  readonly title: string;
 
   constructor(problems: readonly Problem[], title = "invalid configuration") {
     const n = problems.length;
@@ -39,6 +40,7 @@ export class ConfigError extends Error {
     );
     this.name = "ConfigError";
     this.problems = problems;
+    this.title = title;
   }
 }
 

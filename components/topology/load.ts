@@ -66,11 +66,15 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     );
   }
   if (doc.errors.length > 0) {
+    // One syntax error, one message: the parser's later errors follow from the first (a tab or
+    // an unclosed bracket derails every line after it), so only the first is reported.
+    const e = doc.errors[0];
+    const pos = lines.linePos(e.pos[0]);
+    const tooDeep = /call stack/i.test(e.message);
+    const more = doc.errors.length - 1;
     throw new ConfigError(
-      doc.errors.map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        const tooDeep = /call stack/i.test(e.message);
-        return {
+      [
+        {
           file,
           path: "",
           line: pos.line,
@@ -80,9 +84,12 @@ export function parseYaml(text: string, file: string): ParsedYaml {
             : `YAML syntax error: ${e.message.split("\n")[0]}`,
           fix: tooDeep
             ? `nest at most ${YAML_LIMITS.maxDepth} levels`
-            : "fix the YAML syntax at that line",
-        };
-      }),
+            : `fix the YAML syntax at line ${pos.line}, column ${pos.col}` +
+              (more > 0
+                ? ` (the parser's ${more} later complaint${more === 1 ? "" : "s"} follow from it)`
+                : ""),
+        },
+      ],
       `${file} is not valid YAML`,
     );
   }
@@ -138,6 +145,54 @@ export function lineOf(parsed: ParsedYaml, path: string): number | undefined {
     } else break;
   }
   return offset === undefined ? undefined : parsed.lines.linePos(offset).line;
+}
+
+/**
+ * Line of a field of a Pulumi stack file, named as `config.<key>[.<sub>...]`: the key may be
+ * written flat (`drstack:postgres.members: 3`, as `pulumi config set` without `--path` writes it)
+ * or nested (`drstack:postgres: { members: 3 }`, as `--path` writes it), with or without the
+ * project's namespace; the longest key present wins.
+ */
+export function stackConfigLine(
+  parsed: ParsedYaml,
+  path: string,
+  namespace: string,
+): number | undefined {
+  const root = parsed.doc.contents;
+  if (!isMap(root)) return undefined;
+  const configPair = root.items.find((p) => (p.key as { value?: unknown })?.value === "config");
+  if (!configPair) return undefined;
+  const line = (n: Node | null | undefined) =>
+    n?.range ? parsed.lines.linePos(n.range[0]).line : undefined;
+  const rest = path.startsWith("config.") ? path.slice("config.".length) : "";
+  const config = configPair.value;
+  if (!rest || !isMap(config)) return line(configPair.key as Node);
+  let best: { pair: (typeof config.items)[number]; len: number } | undefined;
+  for (const pair of config.items) {
+    const key = String((pair.key as { value?: unknown })?.value ?? pair.key);
+    for (const k of [key, key.includes(":") ? key : `${namespace}:${key}`]) {
+      const matches = rest === k || rest.startsWith(`${k}.`) || rest.startsWith(`${k}[`);
+      if (matches && (!best || k.length > best.len)) best = { pair, len: k.length };
+    }
+  }
+  // A key the file does not hold (set another way, e.g. by a test or the environment): no line.
+  if (!best) return undefined;
+  let node: unknown = best.pair.value;
+  let at = line(best.pair.key as Node);
+  for (const part of splitPath(rest.slice(best.len))) {
+    if (isMap(node)) {
+      const pair = node.items.find(
+        (p) => String((p.key as { value?: unknown } | null)?.value ?? p.key) === String(part),
+      );
+      if (!pair) break;
+      at = line(pair.key as Node) ?? at;
+      node = pair.value;
+    } else if (isSeq(node) && typeof part === "number" && node.items[part] !== undefined) {
+      node = node.items[part];
+      at = line(node as Node) ?? at;
+    } else break;
+  }
+  return at;
 }
 
 /** Adds line numbers to problems that name a field of `parsed`. */

@@ -70,12 +70,19 @@ export function readSiteSettings(
     const spec = keys[key];
     if (!spec) {
       const s = suggest(key, Object.keys(keys));
+      const head = key.split(/[.[]/, 1)[0];
+      // `pulumi config set drstack:backup.keyRecipient V` (no --path) writes this flat key.
+      const flat = head !== key && keys[head]?.shape !== undefined;
       problems.add(
         `config.${CONFIG_NAMESPACE}:${key}`,
-        `unknown config key`,
-        s
-          ? `did you mean ${CONFIG_NAMESPACE}:${s}?`
-          : `known keys: ${Object.keys(keys).join(", ")}`,
+        flat
+          ? `unknown config key: a flat key with a dot, which ${CONFIG_NAMESPACE}:${head} (a structured setting) does not read`
+          : `unknown config key`,
+        flat
+          ? `set it inside ${CONFIG_NAMESPACE}:${head} with --path: pulumi config set --path '${CONFIG_NAMESPACE}:${key}' ...`
+          : s
+            ? `did you mean ${CONFIG_NAMESPACE}:${s}?`
+            : `known keys: ${Object.keys(keys).join(", ")}`,
       );
       continue;
     }

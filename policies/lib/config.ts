@@ -13,6 +13,7 @@
 import type { EnforcementLevel } from "@pulumi/policy";
 import { ENFORCEMENT_LEVELS } from "./registry";
 import type { DrRule } from "./rule";
+import { suggest } from "../../components/topology/shape";
 
 export interface RuleSettings {
   readonly enforcementLevel: EnforcementLevel;
@@ -143,8 +144,12 @@ export function resolveSettings(
     throw new PolicyConfigError([`${where}: must be a JSON object keyed by rule name`]);
   const byName = new Map(rules.map((r) => [r.name, r]));
   for (const key of Object.keys(file)) {
-    if (key !== "all" && !byName.has(key))
-      problems.push(`${where}: ${key}: no such rule (rules: ${[...byName.keys()].join(", ")})`);
+    if (key !== "all" && !byName.has(key)) {
+      const guess = suggest(key, [...byName.keys()]);
+      problems.push(
+        `${where}: ${key}: no such rule (${guess ? `did you mean ${guess}? ` : ""}rules: ${[...byName.keys()].join(", ")})`,
+      );
+    }
   }
   let all: EnforcementLevel | undefined;
   if (file.all !== undefined) {
