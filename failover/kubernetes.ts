@@ -24,7 +24,10 @@ import { loadStackConfig } from "../components/program";
 import {
   APP_DATABASE,
   CONFIG_DIR,
+  PATRONI_PORT,
+  PATRONI_TLS_DIR,
   PGBACKREST_FILE,
+  RESTAPI_USERNAME,
   POSTGRES_PORT,
   USERS,
 } from "../components/postgres/kubernetes";
@@ -35,7 +38,7 @@ import type { Network } from "../components/topology/model";
 import { listStacks, readProject, readStackConfig } from "../planner/project";
 import type * as Automation from "@pulumi/pulumi/automation";
 import type { ActionResult } from "./driver";
-import { mergeConfig } from "./patroni";
+import { type HttpAnswer, mergeConfig, type UnsafeSender } from "./patroni";
 import { PatroniDriver, type PatroniSiteAccess, type StackUpdater } from "./patroni-driver";
 
 /** Is `name` an executable on PATH? */
@@ -232,6 +235,45 @@ export class AutomationStacks implements StackUpdater {
   }
 }
 
+/**
+ * Python run in the Patroni container (`python3 -c`, argv: method, path, JSON body or ""): one
+ * request to the member's own REST API over HTTPS, verified against the site CA it mounts (the
+ * host name is 127.0.0.1, so only the chain is checked), with the basic auth of its environment
+ * (`PATRONI_RESTAPI_PASSWORD`). Prints the status, a newline and the body.
+ */
+export function inPodRequestScript(
+  caFile = `${PATRONI_TLS_DIR}/ca.crt`,
+  port = PATRONI_PORT,
+  username = RESTAPI_USERNAME,
+): string {
+  return [
+    "import base64,os,ssl,sys,urllib.request,urllib.error",
+    "m,p,b=sys.argv[1:4]",
+    `c=ssl.create_default_context(cafile=${JSON.stringify(caFile)});c.check_hostname=False`,
+    `a=base64.b64encode((${JSON.stringify(`${username}:`)}+os.environ["PATRONI_RESTAPI_PASSWORD"]).encode()).decode()`,
+    `r=urllib.request.Request("https://127.0.0.1:${port}"+p,data=b.encode() if b else None,method=m,headers={"Authorization":"Basic "+a,"Content-Type":"application/json"})`,
+    "try:\n  s=urllib.request.urlopen(r,context=c,timeout=30)\nexcept urllib.error.HTTPError as e:\n  s=e",
+    "sys.stdout.write(str(s.status if hasattr(s,'status') else s.code)+'\\n'+s.read().decode())",
+  ].join("\n");
+}
+export const IN_POD_REQUEST = inPodRequestScript();
+
+/** The status and body `IN_POD_REQUEST` printed. Pure. */
+export function parseInPodAnswer(out: string): HttpAnswer {
+  const i = out.indexOf("\n");
+  const status = Number(i < 0 ? out : out.slice(0, i));
+  if (!Number.isInteger(status))
+    throw new Error(`unexpected answer from the pod: ${out.slice(0, 200)}`);
+  const text = i < 0 ? "" : out.slice(i + 1);
+  let json: unknown = undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* plain text */
+  }
+  return { status, json, text };
+}
+
 /** Access to one Kubernetes site's Patroni cluster. */
 export function kubeAccess(
   facts: KubeSiteFacts,
@@ -243,8 +285,9 @@ export function kubeAccess(
     ...(facts.context ? [`--context=${facts.context}`] : []),
   ];
   const selector = `app.kubernetes.io/name=patroni,cluster-name=${facts.scope}`;
+  // Patroni serves HTTPS (the API server's pod proxy does not verify pods' certificates).
   const podUrl = (base: string, pod: string) =>
-    `${base}/api/v1/namespaces/${facts.namespace}/pods/${pod}:8008/proxy`;
+    `${base}/api/v1/namespaces/${facts.namespace}/pods/https:${pod}:8008/proxy`;
   let base: string | undefined;
   const exec = (pod: string, cmd: readonly string[]) =>
     kubectl([...ctx, "-n", facts.namespace, "exec", pod, "-c", "patroni", "--", ...cmd]);
@@ -258,7 +301,24 @@ export function kubeAccess(
     const json = (await res.json()) as { items?: { metadata: { name: string } }[] };
     return (json.items ?? []).map((p) => p.metadata.name);
   };
+  // Unsafe calls need basic auth, which the API server strips from proxied requests: they run
+  // inside the member's pod, against its own REST API, with the password of its environment.
+  const unsafe: UnsafeSender = async (method, pathName, body, url) => {
+    const pod = url ? /\/pods\/(?:https:)?([^/:]+):\d+\/proxy/.exec(url)?.[1] : undefined;
+    const target = pod ?? (await listPods())[0];
+    if (!target) throw new Error(`no Patroni pod of ${selector} to send ${method} ${pathName}`);
+    const out = await exec(target, [
+      "python3",
+      "-c",
+      IN_POD_REQUEST,
+      method,
+      pathName,
+      body === undefined ? "" : JSON.stringify(body),
+    ]);
+    return parseInPodAnswer(out);
+  };
   return {
+    unsafe,
     restUrls: async () => (await listPods()).map((p) => podUrl(base!, p)),
     memberUrl: (m) => (base ? podUrl(base, m.name) : undefined),
     replicationEndpoint: async () => {

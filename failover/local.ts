@@ -43,6 +43,17 @@ export interface LocalSiteConfig {
   readonly dcs?: { readonly etcd: string; readonly configKey: string };
   /** Wipes and restarts the site's members (programmatic use only: the drill owns them). */
   readonly reseedFresh?: () => Promise<void>;
+  /**
+   * Basic auth of the REST API (Patroni's `restapi.authentication`), sent with every call.
+   * Default none (a REST API without auth, as the drill's local clusters run unless told).
+   * HTTPS URLs are verified against the system CAs plus `NODE_EXTRA_CA_CERTS` (the site CA).
+   */
+  readonly restAuth?: {
+    readonly username: string;
+    readonly password?: string;
+    /** Environment variable holding the password. */
+    readonly passwordEnv?: string;
+  };
 }
 
 export interface LocalSitesConfig {
@@ -97,6 +108,20 @@ export function localConninfo(pg: LocalSiteConfig["postgres"]): string {
   ].join(" ");
 }
 
+/** The `Authorization` header of a site's `restAuth` (none without it). */
+export function restAuthHeaders(c: LocalSiteConfig): Record<string, string> {
+  const a = c.restAuth;
+  if (!a) return {};
+  const password = a.password ?? (a.passwordEnv ? process.env[a.passwordEnv] : undefined);
+  if (password === undefined)
+    throw new Error(
+      `restAuth of REST ${c.rest.join(", ")}: no password (set ${a.passwordEnv ?? "restAuth.password or restAuth.passwordEnv"})`,
+    );
+  return {
+    authorization: `Basic ${Buffer.from(`${a.username}:${password}`).toString("base64")}`,
+  };
+}
+
 export function localAccess(c: LocalSiteConfig): PatroniSiteAccess {
   const password =
     c.postgres.password ??
@@ -149,6 +174,7 @@ export function localAccess(c: LocalSiteConfig): PatroniSiteAccess {
       : {}),
     ...(c.reseedFresh ? { reseedFresh: c.reseedFresh } : {}),
     ...(c.standbyCluster ? { standbyClusterExtras: c.standbyCluster } : {}),
+    ...(c.restAuth ? { headers: restAuthHeaders(c) } : {}),
   };
 }
 
@@ -230,6 +256,17 @@ export function readLocalSites(file: string, siteNames: readonly string[]): Loca
           "must be { hosts: [host:port...], user, database, password? | passwordEnv? }",
           "see docs/failover.md",
         );
+      const ra = s.restAuth;
+      if (
+        ra !== undefined &&
+        (typeof ra?.username !== "string" ||
+          (typeof ra.password !== "string" && typeof ra.passwordEnv !== "string"))
+      )
+        add(
+          at("restAuth"),
+          "must be { username, password | passwordEnv }",
+          'e.g. { "username": "drstack", "passwordEnv": "PATRONI_RESTAPI_PASSWORD" }',
+        );
       if (
         s.dcs !== undefined &&
         (typeof s.dcs?.etcd !== "string" || typeof s.dcs?.configKey !== "string")
@@ -251,6 +288,8 @@ export interface SiteEndpointsLike {
   readonly etcd?: readonly string[];
   readonly dcsPrefix?: string;
   readonly members: readonly { readonly restUrl: string; readonly pgPort: number }[];
+  /** Basic auth of the members' REST API, when they demand it. Default none. */
+  readonly restAuth?: { readonly username: string; readonly password: string };
   readonly postgres: {
     readonly user: string;
     readonly password: string;
@@ -278,6 +317,7 @@ export function localSitesFromEndpoints(
             password: e.postgres.password,
             database: e.postgres.database,
           },
+          ...(e.restAuth ? { restAuth: e.restAuth } : {}),
           ...(e.etcd?.length && e.dcsPrefix && e.scope
             ? {
                 dcs: {

@@ -36,6 +36,7 @@ import {
   PatroniApi,
   type PatroniMemberView,
   standbyLag,
+  type UnsafeSender,
 } from "./patroni";
 
 export interface PatroniSiteAccess {
@@ -58,6 +59,9 @@ export interface PatroniSiteAccess {
   readonly standbyClusterExtras?: Readonly<Record<string, unknown>>;
   /** HTTP headers for the REST API (e.g. basic auth). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Carries the authenticated (unsafe) calls when `restUrls` cannot (the API server's pod
+   * proxy drops `Authorization`). Default: `fetch` with `headers`. */
+  readonly unsafe?: UnsafeSender;
 }
 
 export interface StackUpdater {
@@ -108,7 +112,7 @@ export class PatroniDriver implements SiteDriver {
 
   private async api(site: string): Promise<PatroniApi> {
     const a = this.access(site);
-    return new PatroniApi(await a.restUrls(), 3000, { ...(a.headers ?? {}) });
+    return new PatroniApi(await a.restUrls(), 3000, { ...(a.headers ?? {}) }, a.unsafe);
   }
 
   private memberUrl(site: string, m: PatroniMemberView | undefined): string | undefined {

@@ -154,12 +154,22 @@ export interface HttpAnswer {
   readonly text: string;
 }
 
+/** Sends one unsafe (authenticated) REST call some other way than `fetch` (e.g. from inside the pod). */
+export type UnsafeSender = (
+  method: string,
+  pathName: string,
+  body: unknown,
+  base: string | undefined,
+) => Promise<HttpAnswer>;
+
 /** A Patroni cluster's REST API through one or more member base URLs (first that answers). */
 export class PatroniApi {
   constructor(
     readonly baseUrls: readonly string[],
     private readonly timeoutMs = 3000,
     private readonly headers: Record<string, string> = {},
+    /** Carries POST/PUT/PATCH/DELETE when the path to the members cannot (default: `fetch`). */
+    private readonly unsafe?: UnsafeSender,
   ) {}
 
   async request(
@@ -168,6 +178,8 @@ export class PatroniApi {
     body?: unknown,
     base?: string,
   ): Promise<HttpAnswer> {
+    if (this.unsafe && method.toUpperCase() !== "GET")
+      return this.unsafe(method.toUpperCase(), pathName, body, base);
     let last: unknown;
     for (const url of base ? [base] : this.baseUrls) {
       try {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages drstack's tests and drill run for real: Patroni, etcd, PostgreSQL 15,
+# Installs the Debian packages drstack's tests and drill run for real: Patroni (+ python3-idna, which
+# patronictl needs to check a certificate's DNS names), etcd, PostgreSQL 15,
 # Redis + Sentinel (+ redis-tools), pgBackRest, Prometheus (promtool), the Pushgateway (+ htpasswd
 # for its bcrypt web config), rclone, jq and gnupg.
 #
@@ -12,7 +13,7 @@
 #
 # DRSTACK_DEBIAN_PACKAGES (space-separated) replaces the list, for tests of this script.
 set -uo pipefail
-read -r -a PACKAGES <<<"${DRSTACK_DEBIAN_PACKAGES:-patroni etcd-server postgresql-15 redis-server redis-sentinel redis-tools pgbackrest prometheus prometheus-pushgateway apache2-utils rclone jq gnupg}"
+read -r -a PACKAGES <<<"${DRSTACK_DEBIAN_PACKAGES:-patroni python3-idna etcd-server postgresql-15 redis-server redis-sentinel redis-tools pgbackrest prometheus prometheus-pushgateway apache2-utils rclone jq gnupg}"
 SELF="scripts/install-debian-deps.sh"
 fail() {
   echo "drstack: $*" >&2

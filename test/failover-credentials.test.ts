@@ -74,11 +74,12 @@ describe("credentials across a stack swap", function () {
       "primary-postgres-app-password",
       "primary-redis-password",
     ]);
-    // The standby generates no credential of the data: only its backup cipher and its
-    // Pushgateway's own password (site-local, nothing stored depends on it).
+    // The standby generates no credential of the data: only its backup cipher, its
+    // Pushgateway's and its Patroni REST API's own passwords (site-local, nothing stored depends on them).
     expect(passwords(d)).to.deep.equal([
       "dr-monitoring-pushgateway-password",
       "dr-postgres-backup-cipher",
+      "dr-postgres-restapi-password",
     ]);
     expect(roleSecret(d)).to.deep.equal(roleSecret(p));
     expect(redisPassword(d)).to.equal(redisPassword(p));

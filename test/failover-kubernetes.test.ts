@@ -2,7 +2,7 @@
  * The Kubernetes driver without a cluster: site facts read offline from the stack files, driver
  * selection, and the real transport: `kubectl proxy` (the kubectl binary) in front of a fake
  * API server whose pod proxy answers as Patroni does, so the requests the driver sends through
- * `/api/v1/namespaces/<ns>/pods/<pod>:8008/proxy/...` are checked end to end.
+ * `/api/v1/namespaces/<ns>/pods/https:<pod>:8008/proxy/...` are checked end to end.
  */
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
@@ -106,9 +106,10 @@ describe("Kubernetes driver", () => {
                 { metadata: { name: "pg-example-network-1" } },
               ],
             });
-          const m = /^\/api\/v1\/namespaces\/drstack-data\/pods\/([^/:]+):8008\/proxy(\/.*)$/.exec(
-            u.pathname,
-          );
+          const m =
+            /^\/api\/v1\/namespaces\/drstack-data\/pods\/https:([^/:]+):8008\/proxy(\/.*)$/.exec(
+              u.pathname,
+            );
           if (!m) {
             res.writeHead(404);
             return res.end();
@@ -200,11 +201,28 @@ current-context: fake-use1
         port: 5432,
         binDir: "/usr/pgsql-15/bin",
       };
-      const access = kubeAccess(facts, proxy, undefined);
+      const kube = kubeAccess(facts, proxy, undefined);
+      // Authenticated calls run inside the pod (`kubectl exec`, which this fake API server does
+      // not serve): record what the driver hands the in-pod sender and answer as Patroni does.
+      expect(kube.unsafe).to.be.a("function");
+      const sent: { method: string; path: string; body: unknown }[] = [];
+      const access = {
+        ...kube,
+        unsafe: async (method: string, p: string, body: unknown) => {
+          sent.push({ method, path: p, body });
+          // Forwarded to the fake member as the in-pod request reaches its own REST API.
+          const r = await fetch(
+            `http://127.0.0.1:${apiPort}/api/v1/namespaces/drstack-data/pods/https:pg-example-network-0:8008/proxy${p}`,
+            { method, body: JSON.stringify(body), headers: { "content-type": "application/json" } },
+          );
+          const text = await r.text();
+          return { status: r.status, json: text ? (JSON.parse(text) as unknown) : {}, text };
+        },
+      };
       const urls = await access.restUrls();
       expect(urls).to.deep.equal([
-        `http://127.0.0.1:${proxyPort}/api/v1/namespaces/drstack-data/pods/pg-example-network-0:8008/proxy`,
-        `http://127.0.0.1:${proxyPort}/api/v1/namespaces/drstack-data/pods/pg-example-network-1:8008/proxy`,
+        `http://127.0.0.1:${proxyPort}/api/v1/namespaces/drstack-data/pods/https:pg-example-network-0:8008/proxy`,
+        `http://127.0.0.1:${proxyPort}/api/v1/namespaces/drstack-data/pods/https:pg-example-network-1:8008/proxy`,
       ]);
       const list = seen.find((x) => x.url.startsWith("/api/v1/namespaces/drstack-data/pods?"))!;
       expect(decodeURIComponent(list.url)).to.include(
@@ -239,8 +257,9 @@ current-context: fake-use1
       expect(fence, fence.detail).to.include({ confirmed: true, unreachable: false });
       const patch = seen.find((x) => x.method === "PATCH")!;
       expect(patch.url).to.equal(
-        "/api/v1/namespaces/drstack-data/pods/pg-example-network-0:8008/proxy/config",
+        "/api/v1/namespaces/drstack-data/pods/https:pg-example-network-0:8008/proxy/config",
       );
+      expect(sent.map((x) => x.method)).to.include("PATCH");
       expect(JSON.parse(patch.body)).to.deep.equal({
         standby_cluster: {
           host: "pg-example-network-dr.drstack.internal",

@@ -145,6 +145,7 @@ describe("PatroniCluster (planned shipped stacks)", function () {
       "/etc/patroni",
       "/tmp",
       "/dev/shm",
+      "/etc/patroni-tls",
     ]);
     // The pod labels the primary/replica Services select (Patroni adds `role`).
     expect(sts.spec.template.metadata.labels).to.include({
@@ -161,6 +162,7 @@ describe("PatroniCluster (planned shipped stacks)", function () {
       .map((e) => [e.name, e.valueFrom.secretKeyRef.name]);
     expect(fromSecret).to.deep.equal(
       [
+        "PATRONI_RESTAPI_PASSWORD",
         "PATRONI_SUPERUSER_PASSWORD",
         "PATRONI_REPLICATION_PASSWORD",
         "PATRONI_REWIND_PASSWORD",

@@ -17,6 +17,7 @@ import { siteLabels } from "../components/shared/labels";
 import { Problems } from "../components/topology/errors";
 import type { Network, Site } from "../components/topology/model";
 import { rule as encryption } from "../policies/rules/postgres/backup-encryption-on";
+import { rule as restApiAuth } from "../policies/rules/postgres/patroni-restapi-auth";
 import { rule as minMembers } from "../policies/rules/postgres/patroni-min-members";
 import { rule as zoneSpread } from "../policies/rules/postgres/postgres-zone-spread";
 import { rule as syncRepl } from "../policies/rules/postgres/sync-replication-in-primary";
@@ -241,6 +242,34 @@ describe("postgres policies", () => {
         }),
       );
       expect(missing.messages[0]).to.match(/no pgbackrest.conf/);
+    });
+  });
+
+  describe("patroni-restapi-auth", () => {
+    it("passes the rendered Patroni config", async () => {
+      expect((await runResourceRule(restApiAuth, configMapOf(primary))).messages).to.deep.equal([]);
+    });
+    it("rejects a REST API without auth, with an inline password, and over plain HTTP", async () => {
+      const cm = configMapOf(primary);
+      const text = (cm.props.data as Record<string, string>)["patroni.yaml"];
+      const mutate = (t: string) =>
+        runResourceRule(
+          restApiAuth,
+          changed(cm, "data", { ...(cm.props.data as object), "patroni.yaml": t }),
+        );
+      const noAuth = await mutate(
+        text.replace(/^ {2}authentication:\n {4}username: drstack\n/m, ""),
+      );
+      expect(noAuth.messages).to.have.length(1);
+      expect(noAuth.messages[0]).to.match(/no restapi.authentication/);
+      const inline = await mutate(
+        text.replace(/^ {4}username: drstack\n/m, "    username: drstack\n    password: hunter2\n"),
+      );
+      expect(inline.messages[0]).to.match(/writes restapi.authentication.password/);
+      const plain = await mutate(text.replace(/^ {2}certfile: .*\n/m, ""));
+      expect(plain.messages).to.deep.equal([
+        "ConfigMap drstack-data/pg-net-config-files: patroni.yaml serves the REST API over plain HTTP (no restapi.certfile/keyfile): its credentials and calls cross the network in clear",
+      ]);
     });
   });
 });

@@ -117,7 +117,9 @@ function podEnv(podIp: string): Record<string, string> {
     PATRONI_NAME: "pg-example-network-0",
     PATRONI_KUBERNETES_POD_IP: podIp,
     PATRONI_POSTGRESQL_CONNECT_ADDRESS: `${podIp}:5432`,
-    PATRONI_RESTAPI_CONNECT_ADDRESS: `${podIp}:8008`,
+    PATRONI_RESTAPI_CONNECT_ADDRESS:
+      "pg-example-network-0.pg-example-network-members.drstack-data.svc:8008",
+    PATRONI_RESTAPI_PASSWORD: "example-restapi",
     PATRONI_SUPERUSER_PASSWORD: "example-superuser",
     PATRONI_REPLICATION_PASSWORD: "example-replication",
     PATRONI_REWIND_PASSWORD: "example-rewind",

@@ -41,6 +41,8 @@ export interface SiteMonitoringArgs {
   readonly data?: {
     readonly namespace: string;
     readonly patroni?: Readonly<Record<string, string>>;
+    /** Patroni's REST API serves HTTPS: the Secret with its CA (`ca.crt`) and the certificate's name. */
+    readonly patroniTls?: { readonly secret: string; readonly serverName: string };
     readonly sentinels?: Readonly<Record<string, string>>;
   };
   /** The validators namespace, when the site runs validators (CometBFT's Prometheus port "metrics"). */
@@ -91,6 +93,15 @@ export class SiteMonitoring extends pulumi.ComponentResource {
           labels,
           selector: args.data.patroni,
           port: "patroni",
+          ...(args.data.patroniTls
+            ? {
+                tls: {
+                  caSecret: args.data.patroniTls.secret,
+                  caKey: "ca.crt",
+                  serverName: args.data.patroniTls.serverName,
+                },
+              }
+            : {}),
         }),
       );
     if (args.data?.sentinels) {

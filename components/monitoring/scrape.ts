@@ -151,6 +151,8 @@ export interface MonitorArgs {
   readonly selector: Readonly<Record<string, string>>;
   readonly port: string;
   readonly path?: string;
+  /** HTTPS scrape: the CA (a Secret key in the monitor's namespace) and the name the certificate carries. Default HTTP. */
+  readonly tls?: { readonly caSecret: string; readonly caKey: string; readonly serverName: string };
 }
 
 /** A PodMonitor (monitoring.coreos.com/v1) scraping `port` of the selected pods in their namespace. */
@@ -162,7 +164,22 @@ export function podMonitor(a: MonitorArgs): Record<string, unknown> {
     spec: {
       selector: { matchLabels: a.selector },
       namespaceSelector: { matchNames: [a.namespace] },
-      podMetricsEndpoints: [{ port: a.port, path: a.path ?? "/metrics", interval: "30s" }],
+      podMetricsEndpoints: [
+        {
+          port: a.port,
+          path: a.path ?? "/metrics",
+          interval: "30s",
+          ...(a.tls
+            ? {
+                scheme: "https",
+                tlsConfig: {
+                  ca: { secret: { name: a.tls.caSecret, key: a.tls.caKey } },
+                  serverName: a.tls.serverName,
+                },
+              }
+            : {}),
+        },
+      ],
     },
   };
 }

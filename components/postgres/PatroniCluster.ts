@@ -104,6 +104,8 @@ export class PatroniCluster extends pulumi.ComponentResource {
     const password = (role: string, length = 32) =>
       new RandomPassword(`${name}-${role}`, { length, special: false }, child).result;
     const cipherPass = password("backup-cipher", 64);
+    // Basic auth of this site's Patroni REST API (each site its own; never leaves the Secret).
+    const restApiPass = password("restapi-password");
     let primary: pulumi.Output<PrimaryEndpoint> | undefined;
     let theirs: pulumi.Output<PostgresSecrets> | undefined;
     if (standby) {
@@ -153,7 +155,8 @@ export class PatroniCluster extends pulumi.ComponentResource {
       {
         metadata: meta(`${scope}-credentials`),
         type: "Opaque",
-        stringData: pulumi.all([secrets, theirs]).apply(([s, t]) => ({
+        stringData: pulumi.all([secrets, theirs, restApiPass]).apply(([s, t, rest]) => ({
+          [SECRET_KEYS.restApi]: rest,
           [SECRET_KEYS.superuser]: s.superuser,
           [SECRET_KEYS.replication]: s.replication,
           [SECRET_KEYS.rewind]: s.rewind,
@@ -198,13 +201,19 @@ export class PatroniCluster extends pulumi.ComponentResource {
       child,
     );
 
-    // The pgBackRest TLS server the backup jobs reach the database through: certificates.
+    // The cluster's server certificate from the site CA: the pgBackRest TLS server the backup jobs
+    // reach the database through, Patroni's HTTPS REST API and PostgreSQL's TLS.
     const headlessName = `${scope}-members`;
-    const tlsPlan = pulumi
-      .output(args.namespace)
-      .apply((ns) =>
-        pgBackRestTlsPlan({ scope, namespace: ns, headlessService: headlessName, site: site.name }),
-      );
+    const tlsPlan = pulumi.output(args.namespace).apply((ns) =>
+      pgBackRestTlsPlan({
+        scope,
+        namespace: ns,
+        headlessService: headlessName,
+        site: site.name,
+        // Other sites' standbys reach PostgreSQL by this name (sslmode=verify-full).
+        extraDnsNames: [settings.replicationHost],
+      }),
+    );
     const tls = new PgBackRestTls(
       `${name}-pgbackrest-tls`,
       { plan: tlsPlan, namespace: args.namespace, labels },

@@ -13,7 +13,7 @@ import {
   type TlsServerSpec,
 } from "./pgbackrest";
 import type { BackupRepoArgs, PostgresSettings } from "./settings";
-import { PGBACKREST_TLS_PORT } from "./tls";
+import { PGBACKREST_TLS_PORT, TLS_FILES } from "./tls";
 
 export const POSTGRES_PORT = 5432;
 export const PATRONI_PORT = 8008;
@@ -27,6 +27,13 @@ export const DATA_MOUNT = "/pgdata";
 export const DATA_DIR = `${DATA_MOUNT}/pg15`;
 export const SPOOL_DIR = `${DATA_MOUNT}/pgbackrest-spool`;
 export const TMP_DIR = "/tmp";
+/**
+ * Where the Patroni container mounts the cluster's server certificate (the site CA's, the same
+ * Secret the pgBackRest sidecar serves with): Patroni's REST API serves HTTPS with it.
+ */
+export const PATRONI_TLS_DIR = "/etc/patroni-tls";
+/** User of the REST API's basic auth (its password: `PATRONI_RESTAPI_PASSWORD`, from the Secret). */
+export const RESTAPI_USERNAME = "drstack";
 /** Repository index the primary's repository gets in a standby site's second config. */
 export const PRIMARY_REPO_INDEX = 2;
 
@@ -129,7 +136,16 @@ export function kubernetesPatroniEnvironment(
       socketDir: TMP_DIR,
       pgpassPath: `${TMP_DIR}/pgpass`,
     },
-    restApi: { listen: `0.0.0.0:${PATRONI_PORT}` },
+    restApi: {
+      listen: `0.0.0.0:${PATRONI_PORT}`,
+      // The password comes from PATRONI_RESTAPI_PASSWORD (the credentials Secret).
+      authentication: { username: RESTAPI_USERNAME },
+      tls: {
+        certFile: `${PATRONI_TLS_DIR}/${TLS_FILES.cert}`,
+        keyFile: `${PATRONI_TLS_DIR}/${TLS_FILES.key}`,
+        caFile: `${PATRONI_TLS_DIR}/${TLS_FILES.ca}`,
+      },
+    },
     authentication: {
       superuser: { username: USERS.superuser },
       replication: { username: USERS.replication },

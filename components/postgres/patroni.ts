@@ -59,6 +59,14 @@ export interface Credentials {
   readonly password?: string;
 }
 
+/** PEM files of the REST API's HTTPS server. */
+export interface RestApiTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA of the certificate: `ctl.cacert`, what patronictl verifies the members with. */
+  readonly caFile: string;
+}
+
 /** Where and how one member runs. */
 export interface PatroniEnvironment {
   /** Patroni scope: the cluster's name in the DCS. */
@@ -84,6 +92,15 @@ export interface PatroniEnvironment {
     readonly listen: string;
     /** Omit to leave it to `PATRONI_RESTAPI_CONNECT_ADDRESS`. */
     readonly connectAddress?: string;
+    /**
+     * Basic auth Patroni demands for every unsafe call (POST/PUT/PATCH/DELETE: `/failover`,
+     * `/switchover`, `/restart`, `/reinitialize`, `PATCH /config`); patronictl sends it too.
+     * Omit the password to leave it to `PATRONI_RESTAPI_PASSWORD`. Default none (no auth: the
+     * drill's local configurations).
+     */
+    readonly authentication?: Credentials;
+    /** HTTPS: the server certificate and key (PEM) and the CA patronictl verifies it with. Default none (HTTP). */
+    readonly tls?: RestApiTls;
   };
   readonly authentication: {
     readonly superuser: Credentials;
@@ -175,10 +192,7 @@ export function patroniConfig(
     ...(env.name ? { name: env.name } : {}),
     ...(env.dcs.kind === "etcd3" && env.dcs.prefix ? { namespace: env.dcs.prefix } : {}),
     log: { level: "INFO" },
-    restapi: {
-      listen: env.restApi.listen,
-      ...(env.restApi.connectAddress ? { connect_address: env.restApi.connectAddress } : {}),
-    },
+    ...restApiSection(env.restApi),
     ...dcsSection(env, port),
     bootstrap: {
       dcs,
@@ -222,6 +236,31 @@ export function renderPatroniConfig(
     version: "1.1",
     aliasDuplicateObjects: false,
   });
+}
+
+/**
+ * `restapi` (and, with TLS, `ctl`): Patroni 3.0 and 4.0 read `restapi.authentication` for the
+ * server's check and patronictl's requests alike; `ctl.cacert` makes patronictl verify the
+ * members' certificate (its `insecure` stays false).
+ */
+function restApiSection(r: PatroniEnvironment["restApi"]): Record<string, unknown> {
+  const a = r.authentication;
+  return {
+    restapi: {
+      listen: r.listen,
+      ...(r.connectAddress ? { connect_address: r.connectAddress } : {}),
+      ...(a
+        ? {
+            authentication: {
+              username: a.username,
+              ...(a.password !== undefined ? { password: a.password } : {}),
+            },
+          }
+        : {}),
+      ...(r.tls ? { certfile: r.tls.certFile, keyfile: r.tls.keyFile, cafile: r.tls.caFile } : {}),
+    },
+    ...(r.tls ? { ctl: { insecure: false, cacert: r.tls.caFile } } : {}),
+  };
 }
 
 function dcsSection(env: PatroniEnvironment, pgPort: number): Record<string, unknown> {

@@ -6,6 +6,7 @@
 import {
   CONFIG_DIR,
   DATA_MOUNT,
+  PATRONI_TLS_DIR,
   PATRONI_FILE,
   PATRONI_PORT,
   PGBACKREST_FILE,
@@ -32,6 +33,8 @@ export const SECRET_KEYS = {
   rewind: "rewind-password",
   app: "app-password",
   cipherPass: "repo1-cipher-pass",
+  /** Basic auth password of Patroni's REST API (user `RESTAPI_USERNAME`). */
+  restApi: "restapi-password",
   primaryCipherPass: `repo${PRIMARY_REPO_INDEX}-cipher-pass`,
 } as const;
 
@@ -73,7 +76,12 @@ export function patroniEnv(n: WorkloadNames): Obj[] {
     fieldEnv("PATRONI_KUBERNETES_POD_IP", "status.podIP"),
     fieldEnv("POD_IP", "status.podIP"),
     { name: "PATRONI_POSTGRESQL_CONNECT_ADDRESS", value: `$(POD_IP):${POSTGRES_PORT}` },
-    { name: "PATRONI_RESTAPI_CONNECT_ADDRESS", value: `$(POD_IP):${PATRONI_PORT}` },
+    // The member's DNS name (in the server certificate), so patronictl verifies whom it calls.
+    {
+      name: "PATRONI_RESTAPI_CONNECT_ADDRESS",
+      value: `$(PATRONI_NAME).${n.headlessService}.${n.namespace}.svc:${PATRONI_PORT}`,
+    },
+    secretEnv("PATRONI_RESTAPI_PASSWORD", n.secret, SECRET_KEYS.restApi),
     secretEnv("PATRONI_SUPERUSER_PASSWORD", n.secret, SECRET_KEYS.superuser),
     secretEnv("PATRONI_REPLICATION_PASSWORD", n.secret, SECRET_KEYS.replication),
     secretEnv("PATRONI_REWIND_PASSWORD", n.secret, SECRET_KEYS.rewind),
@@ -140,7 +148,7 @@ export function pgBackRestServerContainer(settings: PostgresSettings, n: Workloa
 /** The StatefulSet `spec` of the cluster. */
 export function patroniStatefulSetSpec(settings: PostgresSettings, n: WorkloadNames): Obj {
   const probe = (path: string, failureThreshold: number) => ({
-    httpGet: { path, port: "patroni", scheme: "HTTP" },
+    httpGet: { path, port: "patroni", scheme: "HTTPS" },
     periodSeconds: 5,
     timeoutSeconds: 3,
     failureThreshold,
@@ -233,6 +241,7 @@ export function patroniStatefulSetSpec(settings: PostgresSettings, n: WorkloadNa
               { name: "config", mountPath: CONFIG_DIR, readOnly: true },
               { name: "tmp", mountPath: TMP_DIR },
               { name: "dshm", mountPath: "/dev/shm" },
+              { name: "pgbackrest-tls", mountPath: PATRONI_TLS_DIR, readOnly: true },
             ],
           },
           pgBackRestServerContainer(settings, n),

@@ -23,7 +23,7 @@ import {
 import { normalizeNetworkSettings } from "../network/settings";
 import { SiteMonitoring } from "../monitoring/SiteMonitoring";
 import { patroniPodLabels } from "../postgres/kubernetes";
-import { PGBACKREST_TLS_PORT } from "../postgres/tls";
+import { PGBACKREST_TLS_PORT, serverTlsSecretName } from "../postgres/tls";
 import { REDIS_PORT } from "../redis/scripts";
 import { normalizeValidatorSettings } from "../validators/settings";
 import { type ValidatorFacts, ValidatorSet } from "../validators/ValidatorSet";
@@ -326,7 +326,15 @@ export class DrSite extends pulumi.ComponentResource {
           ? {
               data: {
                 namespace: namespaceName(settings.namespacePrefix, "data"),
-                ...(this.postgres ? { patroni: patroniPodLabels(this.postgres.facts.scope) } : {}),
+                ...(this.postgres
+                  ? {
+                      patroni: patroniPodLabels(this.postgres.facts.scope),
+                      patroniTls: {
+                        secret: serverTlsSecretName(this.postgres.facts.scope),
+                        serverName: `${this.postgres.facts.scope}.${namespaceName(settings.namespacePrefix, "data")}.svc`,
+                      },
+                    }
+                  : {}),
                 ...(this.redis
                   ? { sentinels: { "app.kubernetes.io/name": "redis-sentinel" } }
                   : {}),
