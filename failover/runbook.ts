@@ -304,7 +304,7 @@ export function buildRunbooks(
           text: "Rotate: replace the compromised priv_validator_key.json in ./restored with a new key (keep node_key.json and the signer config), announce the rotation to the network (its own procedure), replace the key Secret; the next scheduled job seals the new key. Keep an offline custodial copy of the new files.",
           commands: [
             "cometbft gen-validator > ./restored/priv_validator_key.json   # new consensus key (reformat to the file layout your signer expects)",
-            `kubectl -n <validators namespace> create secret generic <key Secret> --from-file=./restored --dry-run=client -o yaml | kubectl apply -f -`,
+            `kubectl -n <validators-namespace> create secret generic <key-secret> --from-file=./restored --dry-run=client -o yaml | kubectl apply -f -`,
             "drstack keys backup --dir ./restored --out ./offline-backup --shares-out ./shares-for-custodians",
             "shred -u ./restored/* ./sealed/*",
           ],

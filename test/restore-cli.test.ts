@@ -54,10 +54,19 @@ describe("drstack restore", function () {
     );
   });
 
-  it("keys --dry-run prints the key restore command", () => {
+  it("keys --dry-run prints the sealed-backup restore: the site's sealed files, then K shares", () => {
     const r = runCli(["restore", "--target", "keys", "--site", "primary", "--dry-run"]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(steps(r.stdout)).to.deep.equal(["drstack keys restore --site primary"]);
+    const printed = steps(r.stdout);
+    expect(printed).to.have.length(2);
+    expect(printed[0]).to.match(/^rclone copy backup:<bucket>\/keys\/primary\/ \.\/sealed /);
+    expect(printed[1]).to.match(/^drstack keys restore --sealed \S+ --backup \S+ --share /);
+  });
+
+  it("keys has no live run: drstack never holds the custodians' shares", () => {
+    const r = runCli(["restore", "--target", "keys", "--site", "primary", "--yes"]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/custodians/);
   });
 
   it("bad input and a live run without a terminal or --yes are exit 2", () => {

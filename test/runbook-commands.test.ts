@@ -161,8 +161,21 @@ function checkPgbackrest(words: readonly string[]): void {
 function checkKubectl(words: readonly string[]): void {
   const dashdash = words.indexOf("--");
   const own = dashdash < 0 ? words : words.slice(0, dashdash);
-  const verb = own.find((w, i) => i > 0 && !w.startsWith("-") && !/^-/.test(own[i - 1] ?? ""))!;
-  const known = `${help("kubectl", ["options"])}\n${help("kubectl", [verb, "--help"])}`;
+  // The command path: the words before the first flag's position that are not flag values
+  // (`create secret generic NAME`): each prefix's help lists the flags of that level.
+  const path: string[] = [];
+  for (let i = 1; i < own.length; i++) {
+    const w = own[i];
+    if (w.startsWith("-") || /^-[a-z]$|^--(namespace|context|container|output)$/.test(own[i - 1]))
+      continue;
+    if (!/^[a-z][a-z-]*$/.test(w)) break;
+    path.push(w);
+  }
+  const verb = path[0];
+  const known = [
+    help("kubectl", ["options"]),
+    ...path.map((_, i) => help("kubectl", [...path.slice(0, i + 1), "--help"])),
+  ].join("\n");
   for (const f of flagsOf(own.slice(1))) {
     const re = f.startsWith("--") ? new RegExp(`${f}[=\\[ ]`) : new RegExp(`\\s${f}, --`);
     expect(known, `kubectl ${verb} ${f}`).to.match(re);
@@ -275,7 +288,8 @@ describe("every runbook command passes its consumer", function () {
     expect(onPath("rclone"), "rclone (scripts/install-debian-deps.sh)").to.equal(true);
     for (const c of rclone) {
       const w = shellWords(c);
-      const h = help("rclone", [w[1], "--help"]);
+      // Filter and transfer flags are rclone's global flags (`rclone help flags`).
+      const h = `${help("rclone", [w[1], "--help"])}\n${help("rclone", ["help", "flags"])}`;
       expect(h, c).to.match(new RegExp(`rclone ${w[1]} `));
       for (const f of flagsOf(w.slice(2)))
         expect(h, `${c}: ${f}`).to.match(new RegExp(`\\s${f}[ =]`));
