@@ -27,12 +27,12 @@ import { cleanEnv, postmasterPid, processGroupOf, run, Supervisor } from "./proc
 import { LeaderProxy } from "./proxy";
 import { redisCommand } from "./resp";
 import { loadDrillSettings, type DrillSettings } from "./settings";
+import { currentRuntime, missingRuntime, pgBinDir, runtimePath } from "./runtime";
 import {
   chownTree,
   INSTALL_COMMAND,
   missingBinaries,
   type OsUser,
-  PG_BIN_DIR,
   postgresUser,
   sleep,
   takenPorts,
@@ -158,8 +158,9 @@ function member(env: DrillEnvironment, name: string): MemberLayout {
 /** Starts (or restarts) the Patroni of member `name`. */
 export function startMember(env: DrillEnvironment, name: string): void {
   const m = member(env, name);
-  env.supervisor.start(`patroni:${name}`, "patroni", {
-    args: [m.configFile],
+  const rt = currentRuntime();
+  env.supervisor.start(`patroni:${name}`, rt.patroniCommand, {
+    args: [...rt.patroniPrefixArgs, m.configFile],
     user: env.pgUser,
     env: patroniEnv(env, m),
     cwd: m.dir,
@@ -198,7 +199,7 @@ export async function pgbackrest(
     [`--config=${configFile}`, `--stanza=${env.settings.primaryPostgres.scope}`, ...args],
     {
       user: env.pgUser,
-      env: cleanEnv([PG_BIN_DIR], env.pgUser.home),
+      env: cleanEnv(runtimePath(), env.pgUser.home),
       cwd: env.layout.workDir,
       timeoutMs,
     },
@@ -218,20 +219,33 @@ export function memberLayout(env: DrillEnvironment, name: string): MemberLayout 
 }
 
 async function patroniVersion(): Promise<string> {
-  const out = await run("patroni", ["--version"], { env: cleanEnv([], "/tmp"), timeoutMs: 30_000 });
+  const rt = currentRuntime();
+  const out = await run(rt.patroniCommand, [...rt.patroniPrefixArgs, "--version"], {
+    env: cleanEnv([], "/tmp", { ...rt.patroniEnv }),
+    timeoutMs: 30_000,
+  });
   return out.trim().replace(/^patroni\s*/i, "");
 }
 
 /** Checks binaries and ports; throws a ConfigError naming the install command or the port. */
 export async function checkPreconditions(layout: DrillLayout): Promise<void> {
   const missing = missingBinaries();
-  if (missing.length > 0)
+  const rt = currentRuntime();
+  const missingRt = missingRuntime(rt);
+  if (missing.length > 0 || missingRt.length > 0)
     throw new ConfigError(
-      missing.map((b) => ({
-        path: b.name,
-        message: `${b.name} not found (Debian package ${b.pkg})`,
-        fix: `install the drill's packages: ${INSTALL_COMMAND}`,
-      })),
+      [
+        ...missing.map((b) => ({
+          path: b.name,
+          message: `${b.name} not found (Debian package ${b.pkg})`,
+          fix: `install the drill's packages: ${INSTALL_COMMAND}`,
+        })),
+        ...missingRt.map((r) => ({
+          path: r.file,
+          message: `${r.file} (Patroni ${rt.patroni} / PostgreSQL ${rt.postgresMajor}) is missing`,
+          fix: `run ${r.provide}`,
+        })),
+      ],
       "the drill cannot run on this machine",
     );
   const taken = await takenPorts(layoutPorts(layout));

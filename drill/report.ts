@@ -1,4 +1,5 @@
 /** Human-readable drill report. Pure. */
+import { majorMinor } from "../components/shared/versions";
 import type { DrillReport } from "./runner";
 import type { Summary } from "./stats";
 
@@ -9,8 +10,12 @@ const range = (m: Summary | undefined, digits = 2) =>
 export function formatReport(r: DrillReport): string {
   const lines: string[] = [];
   const pg = r.settings.postgres;
+  const same =
+    majorMinor(r.patroniVersion) === majorMinor(r.deployed.patroni) &&
+    String(r.postgresMajor) === r.deployed.postgres.split(".")[0];
   lines.push(
-    `drstack drill: Patroni ${r.patroniVersion}; deployed settings: ttl ${pg.ttl}s, loop_wait ${pg.loopWait}s, retry_timeout ${pg.retryTimeout}s, synchronous_mode ${pg.synchronousMode}; Sentinel down-after ${r.settings.redis.downAfterMilliseconds}ms, quorum ${r.settings.redis.quorum}/${r.settings.redis.sentinels}`,
+    `drstack drill: Patroni ${r.patroniVersion}, PostgreSQL ${r.postgresMajor}; deployed image ${r.deployed.image}: Patroni ${r.deployed.patroni}, PostgreSQL ${r.deployed.postgres} (${same ? "same" : "NOT the same"} Patroni major.minor and PostgreSQL major)`,
+    `deployed settings: ttl ${pg.ttl}s, loop_wait ${pg.loopWait}s, retry_timeout ${pg.retryTimeout}s, synchronous_mode ${pg.synchronousMode}; Sentinel down-after ${r.settings.redis.downAfterMilliseconds}ms, quorum ${r.settings.redis.quorum}/${r.settings.redis.sentinels}`,
   );
   lines.push(`objectives from ${r.network}`, "");
   const w = Math.max(...r.summaries.map((x) => x.scenario.length), 8);

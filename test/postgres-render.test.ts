@@ -27,6 +27,7 @@ import {
   sitePgBackRestSpec,
 } from "../components/postgres";
 import { Problems } from "../components/topology/errors";
+import { DEPLOYED, majorMinor, patroniTimingFloor } from "../components/shared/versions";
 import type { Network, Site } from "../components/topology/model";
 import { projectRoot } from "./support/project";
 
@@ -389,15 +390,30 @@ describe("postgres renderers", () => {
     it("reports a violation at the ttl field path with the fix", () => {
       const problems = new Problems("stacks/Pulumi.primary.yaml");
       normalizePostgresSettings(
-        { ttl: 10, loopWait: 5, retryTimeout: 5 },
+        { ttl: 20, loopWait: 10, retryTimeout: 6 },
         network,
         primarySite,
         problems,
       );
       expect(problems.list).to.have.length(1);
       expect(problems.list[0].path).to.equal("config.drstack:postgres.ttl");
-      expect(problems.list[0].message).to.include("5 + 2 * 5 = 15 > 10");
-      expect(problems.list[0].fix).to.include("raise ttl to 15");
+      expect(problems.list[0].message).to.include("10 + 2 * 6 = 22 > 20");
+      expect(problems.list[0].fix).to.include("raise ttl to 22");
+    });
+
+    it("refuses values the deployed Patroni would rewrite, naming the floor", () => {
+      const problems = new Problems("stacks/Pulumi.primary.yaml");
+      normalizePostgresSettings(
+        { ttl: 10, loopWait: 2, retryTimeout: 4 },
+        network,
+        primarySite,
+        problems,
+      );
+      expect(problems.list.map((p) => p.path)).to.deep.equal(["config.drstack:postgres.ttl"]);
+      expect(problems.list[0].message).to.include(
+        `Patroni ${majorMinor(DEPLOYED.patroni)} (the deployed image's) raises ttl below 20 to 20`,
+      );
+      expect(problems.list[0].fix).to.equal("set ttl to at least 20");
     });
 
     it("holds exactly when the inequality holds", () => {
@@ -406,22 +422,28 @@ describe("postgres renderers", () => {
           fc.integer({ min: 1, max: 100 }),
           fc.integer({ min: 1, max: 100 }),
           fc.integer({ min: 1, max: 400 }),
-          (loopWait, retryTimeout, ttl) => {
+          fc.constantFrom("3.0.2", "4.0.7"),
+          (loopWait, retryTimeout, ttl, version) => {
             const problems = new Problems();
-            const ok = checkTiming({ ttl, loopWait, retryTimeout }, "x", problems);
-            expect(ok).to.equal(loopWait + 2 * retryTimeout <= ttl);
-            expect(problems.size).to.equal(ok ? 0 : 1);
+            const ok = checkTiming({ ttl, loopWait, retryTimeout }, "x", problems, version);
+            // Patroni >= 3.2 rewrites ttl < 20, loop_wait < 1, retry_timeout < 3 (config.py).
+            const floors =
+              version === "3.0.2"
+                ? 0
+                : Number(ttl < 20) + Number(loopWait < 1) + Number(retryTimeout < 3);
+            expect(ok).to.equal(floors === 0 && loopWait + 2 * retryTimeout <= ttl);
+            expect(problems.size).to.equal(ok ? 0 : floors || 1);
           },
         ),
       );
     });
 
-    it("has defaults that satisfy the rule and Patroni >= 3.2's minimums except ttl", () => {
+    it("has defaults that satisfy the rule and the deployed Patroni's minimums", () => {
       const s = settingsFor(primarySite);
       expect(s.loopWait + 2 * s.retryTimeout).to.be.at.most(s.ttl);
       expect(s.loopWait).to.be.at.least(1);
       expect(s.retryTimeout).to.be.at.least(3);
-      expect(Math.max(20, s.ttl)).to.be.at.least(s.loopWait + 2 * s.retryTimeout);
+      expect(s.ttl).to.be.at.least(patroniTimingFloor(DEPLOYED.patroni)!.ttl);
       expect(s.members).to.equal(3);
       expect(settingsFor(drSite).members).to.equal(2);
     });
