@@ -6,6 +6,7 @@
  * changed. Exported for the stack swap's local site driver: {@link startEnvironment},
  * {@link stopEnvironment}, {@link siteEndpoints}, {@link killMember}, {@link startMember}.
  */
+import { isUp } from "./patroni";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -209,7 +210,7 @@ export async function pgbackrest(
 /** The primary site's member holding the leader lock now. */
 export async function primaryLeader(env: DrillEnvironment): Promise<MemberLayout> {
   const s = await clusterState(restPorts(env, "primary"));
-  const leader = s.members.find((m) => m.role === "leader" && m.state === "running");
+  const leader = s.members.find((m) => m.role === "leader" && isUp(m));
   if (!leader) throw new Error("the primary cluster has no running leader");
   return member(env, leader.name);
 }
