@@ -179,6 +179,14 @@ export async function killMember(env: DrillEnvironment, name: string): Promise<v
   ]);
 }
 
+/**
+ * SIGTERM member `name`'s Patroni, as a Kubernetes eviction or drain does: Patroni stops
+ * PostgreSQL and releases the leader key. Waits (bounded) until Patroni has exited.
+ */
+export async function drainMember(env: DrillEnvironment, name: string): Promise<void> {
+  await env.supervisor.kill(`patroni:${name}`, "SIGTERM", 60_000);
+}
+
 /** Records the postmasters Patroni started, so that cleanup finds them even if Patroni died. */
 export function adoptPostmasters(env: DrillEnvironment): void {
   for (const m of [...env.layout.primary.members, ...env.layout.standby.members]) {

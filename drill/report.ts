@@ -41,6 +41,13 @@ export function formatReport(r: DrillReport): string {
     );
     for (const why of x.reasons) lines.push(`${"".padEnd(w)}    - ${why}`);
   }
+  for (const x of r.summaries) {
+    const b = r.runs.find((run) => run.scenario === x.scenario && run.measures.boundSeconds);
+    if (b && x.rto)
+      lines.push(
+        `${x.scenario}: measured RTO median ${s(x.rto.median)} vs theoretical bound ${s(Number(b.measures.boundSeconds))} from the rendered settings (${x.scenario === "node-drain" ? "one loop_wait after the key is released; PostgreSQL shutdown and promotion on top" : "ttl + loop_wait; promotion on top"})`,
+      );
+  }
   const base = r.summaries.find((x) => x.scenario === "node-failover-baseline");
   const node = r.summaries.find((x) => x.scenario === "node-failover");
   if (base?.rto && node?.rto)

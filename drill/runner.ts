@@ -78,6 +78,8 @@ async function runOnce(
   switch (s) {
     case "node-failover":
       return nodeFailover(env, run);
+    case "node-drain":
+      return nodeFailover(env, run, false, "drain");
     case BASELINE:
       return baselineFailover(env, run);
     case "switchover":

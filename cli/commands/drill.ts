@@ -33,6 +33,7 @@ objectives of stacks/network.yaml. Progress goes to stderr.
 
 Scenarios (default: all, in this order):
   node-failover    kill -9 the leader's Patroni + postmaster; RTO to the first write on the new leader
+  node-drain       SIGTERM the leader's Patroni (a drain: the key is released); same RTO
   switchover       planned switchover; RTO = the write pause
   redis-failover   kill -9 the Redis master; RTO to the first write on the master Sentinel reports
   backup-restore   full + incremental backup under load, verify, restore vs pg_dump/psql, PITR
