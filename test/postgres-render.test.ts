@@ -27,11 +27,15 @@ import {
   sitePgBackRestSpec,
 } from "../components/postgres";
 import { Problems } from "../components/topology/errors";
-import { DEPLOYED, majorMinor, patroniTimingFloor } from "../components/shared/versions";
+import {
+  DEPLOYED,
+  DRILL_VERSIONS,
+  majorMinor,
+  patroniTimingFloor,
+} from "../components/shared/versions";
+import { type PatroniRuntime, runtimeFor } from "../drill/runtime";
 import type { Network, Site } from "../components/topology/model";
 import { projectRoot } from "./support/project";
-
-const PG_BIN = "/usr/lib/postgresql/15/bin";
 
 const site = (
   name: string,
@@ -86,16 +90,17 @@ function matchSnapshot(name: string, text: string): void {
   );
 }
 
-/** Runs the real `patroni --validate-config` on `text` with only `env` set. */
+/** Runs the real `patroni --validate-config` of `rt` on `text` with only `env` set. */
 function patroniValidate(
   text: string,
   env: Record<string, string> = {},
+  rt: PatroniRuntime = runtimeFor("3.0.2"),
 ): { code: number; output: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drstack-patroni-"));
   const file = path.join(dir, "patroni.yaml");
   fs.writeFileSync(file, text);
-  const r = spawnSync("patroni", ["--validate-config", file], {
-    env: { PATH: "/usr/bin:/bin", ...env },
+  const r = spawnSync(rt.patroniCommand, [...rt.patroniPrefixArgs, "--validate-config", file], {
+    env: { PATH: "/usr/bin:/bin", ...rt.patroniEnv, ...env },
     encoding: "utf8",
     timeout: 60_000,
   });
@@ -231,95 +236,114 @@ describe("postgres renderers", () => {
     });
   });
 
-  describe("patroni --validate-config (Patroni 3.0.2)", function () {
-    this.timeout(120_000);
-    const k8s = (s = primarySettings) => ({ ...s, binDir: PG_BIN });
+  // Every Patroni the drill runs, the deployed image's 4.0 first (components/shared/versions.ts).
+  for (const version of DRILL_VERSIONS.map((v) => v.patroni))
+    describe(`patroni --validate-config (Patroni ${version})`, function () {
+      this.timeout(120_000);
+      const rt = runtimeFor(version);
+      const k8s = (s = primarySettings) => ({ ...s, binDir: rt.pgBinDir });
 
-    it("accepts the Kubernetes primary config with the pod's environment", () => {
-      const s = k8s();
-      const r = patroniValidate(
-        renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data")),
-        podEnv("10.0.0.5"),
-      );
-      expect(r.output).to.equal("");
-      expect(r.code).to.equal(0);
-    });
-
-    it("accepts the Kubernetes standby config with the pod's environment", () => {
-      const s = k8s(drSettings);
-      const r = patroniValidate(
-        renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data", endpoint)),
-        podEnv("10.0.1.7"),
-      );
-      expect(r.output).to.equal("");
-      expect(r.code).to.equal(0);
-    });
-
-    it("rejects the Kubernetes config when the pod's environment is missing (the check is real)", () => {
-      const s = k8s();
-      const r = patroniValidate(
-        renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data")),
-      );
-      expect(r.code).to.equal(1);
-      expect(r.output).to.match(/name|connect_address/);
-    });
-
-    it("accepts the drill layout: etcd3 DCS, local paths, a posix repo and a second encrypted repo", async () => {
-      // The validator connects to every etcd host; a listening socket stands in for etcd.
-      const server = net.createServer((c) => c.destroy());
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      const port = (server.address() as net.AddressInfo).port;
-      const [pgPort, apiPort] = [await freePort(), await freePort()];
-      try {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drstack-drill-"));
-        const conf = path.join(dir, "pgbackrest.conf");
-        const env: PatroniEnvironment = {
-          scope: "drill-primary",
-          name: "pg-1",
-          dcs: { kind: "etcd3", hosts: [`127.0.0.1:${port}`], prefix: "/drstack/" },
-          postgres: {
-            listen: `127.0.0.1:${pgPort}`,
-            connectAddress: `10.0.0.21:${pgPort}`,
-            dataDir: path.join(dir, "data"),
-            binDir: PG_BIN,
-            socketDir: dir,
-            pgpassPath: path.join(dir, "pgpass"),
-          },
-          restApi: { listen: `127.0.0.1:${apiPort}`, connectAddress: `10.0.0.21:${apiPort}` },
-          authentication: {
-            superuser: { username: "postgres", password: "s" },
-            replication: { username: "replicator", password: "r" },
-            rewind: { username: "rewinder", password: "w" },
-          },
-          allowedCidrs: ["10.0.0.0/24"],
-          localAuth: "scram-sha-256",
-          archive: { command: pgBackRestArchiveCommand(conf, "drill") },
-          standbyCluster: {
-            host: "10.0.0.20",
-            port: 15432,
-            restoreCommand: pgBackRestRestoreCommand(conf, "drill", 2),
-          },
-        };
-        const r = patroniValidate(renderPatroniConfig(primarySettings, env));
+      it("accepts the Kubernetes primary config with the pod's environment", () => {
+        const s = k8s();
+        const r = patroniValidate(
+          renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data")),
+          podEnv("10.0.0.5"),
+          rt,
+        );
         expect(r.output).to.equal("");
         expect(r.code).to.equal(0);
-        const pgbr = renderPgBackRestConfig({
-          stanza: "drill",
-          pgDataDir: env.postgres.dataDir,
-          pgPort,
-          pgSocketPath: dir,
-          repos: [
-            { type: "posix", path: path.join(dir, "repo1"), cipherPass: "one", retentionFull: 2 },
-            { type: "posix", path: path.join(dir, "repo2"), cipherPass: "two" },
-          ],
+      });
+
+      it("accepts the Kubernetes standby config with the pod's environment", () => {
+        const s = k8s(drSettings);
+        const r = patroniValidate(
+          renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data", endpoint)),
+          podEnv("10.0.1.7"),
+          rt,
+        );
+        expect(r.output).to.equal("");
+        expect(r.code).to.equal(0);
+      });
+
+      it("rejects the Kubernetes config when the pod's environment is missing (the check is real)", () => {
+        const s = k8s();
+        const r = patroniValidate(
+          renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data")),
+          {},
+          rt,
+        );
+        expect(r.code).to.equal(1);
+        expect(r.output).to.match(/name|connect_address/);
+      });
+
+      if (patroniTimingFloor(version))
+        it("rejects a ttl below its floor (what drstack's validator refuses first)", () => {
+          const s = { ...k8s(), ttl: 10 };
+          const r = patroniValidate(
+            renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data")),
+            podEnv("10.0.0.5"),
+            rt,
+          );
+          expect(r.code).to.equal(1);
+          expect(r.output).to.include("bootstrap.dcs.ttl 10 didn't pass validation");
         });
-        expect(pgbr).to.match(/^repo1-cipher-pass=one$/m);
-        expect(pgbr).to.match(/^repo2-path=.*repo2$/m);
-      } finally {
-        server.close();
-      }
+
+      it("accepts the drill layout: etcd3 DCS, local paths, a posix repo and a second encrypted repo", async () => {
+        // The validator connects to every etcd host; a listening socket stands in for etcd.
+        const server = net.createServer((c) => c.destroy());
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const port = (server.address() as net.AddressInfo).port;
+        const [pgPort, apiPort] = [await freePort(), await freePort()];
+        try {
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drstack-drill-"));
+          const conf = path.join(dir, "pgbackrest.conf");
+          const env: PatroniEnvironment = {
+            scope: "drill-primary",
+            name: "pg-1",
+            dcs: { kind: "etcd3", hosts: [`127.0.0.1:${port}`], prefix: "/drstack/" },
+            postgres: {
+              listen: `127.0.0.1:${pgPort}`,
+              connectAddress: `10.0.0.21:${pgPort}`,
+              dataDir: path.join(dir, "data"),
+              binDir: rt.pgBinDir,
+              socketDir: dir,
+              pgpassPath: path.join(dir, "pgpass"),
+            },
+            restApi: { listen: `127.0.0.1:${apiPort}`, connectAddress: `10.0.0.21:${apiPort}` },
+            authentication: {
+              superuser: { username: "postgres", password: "s" },
+              replication: { username: "replicator", password: "r" },
+              rewind: { username: "rewinder", password: "w" },
+            },
+            allowedCidrs: ["10.0.0.0/24"],
+            localAuth: "scram-sha-256",
+            archive: { command: pgBackRestArchiveCommand(conf, "drill") },
+            standbyCluster: {
+              host: "10.0.0.20",
+              port: 15432,
+              restoreCommand: pgBackRestRestoreCommand(conf, "drill", 2),
+            },
+          };
+          const r = patroniValidate(renderPatroniConfig(primarySettings, env), {}, rt);
+          expect(r.output).to.equal("");
+          expect(r.code).to.equal(0);
+          const pgbr = renderPgBackRestConfig({
+            stanza: "drill",
+            pgDataDir: env.postgres.dataDir,
+            pgPort,
+            pgSocketPath: dir,
+            repos: [
+              { type: "posix", path: path.join(dir, "repo1"), cipherPass: "one", retentionFull: 2 },
+              { type: "posix", path: path.join(dir, "repo2"), cipherPass: "two" },
+            ],
+          });
+          expect(pgbr).to.match(/^repo1-cipher-pass=one$/m);
+          expect(pgbr).to.match(/^repo2-path=.*repo2$/m);
+        } finally {
+          server.close();
+        }
+      });
     });
-  });
 
   describe("pgbackrest (2.45) reads the rendered configs", function () {
     this.timeout(120_000);
