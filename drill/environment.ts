@@ -28,7 +28,7 @@ import { cleanEnv, postmasterPid, processGroupOf, run, Supervisor } from "./proc
 import { LeaderProxy } from "./proxy";
 import { redisCommand } from "./resp";
 import { loadDrillSettings, type DrillSettings } from "./settings";
-import { currentRuntime, missingRuntime, pgBinDir, runtimePath } from "./runtime";
+import { currentRuntime, missingRuntime, runtimePath } from "./runtime";
 import {
   chownTree,
   INSTALL_COMMAND,

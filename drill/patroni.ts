@@ -71,9 +71,7 @@ export async function clusterState(restPorts: readonly number[]): Promise<Patron
 
 /** The member holding the leader lock (`leader` or `standby_leader`) and running, if any. */
 export function leaderOf(state: PatroniClusterState): PatroniMember | undefined {
-  return state.members.find(
-    (m) => (m.role === "leader" || m.role === "standby_leader") && isUp(m),
-  );
+  return state.members.find((m) => (m.role === "leader" || m.role === "standby_leader") && isUp(m));
 }
 
 /** Waits until the cluster has a running leader and `replicas` running non-leaders. */
@@ -89,10 +87,7 @@ export function waitForCluster(
       const s = await clusterState(restPorts);
       const leader = s.members.find((m) => m.role === leaderRole && isUp(m));
       const running = s.members.filter(
-        (m) =>
-          m !== leader &&
-          isUp(m) &&
-          (m.role === "replica" || m.role === "sync_standby"),
+        (m) => m !== leader && isUp(m) && (m.role === "replica" || m.role === "sync_standby"),
       );
       return leader && running.length >= replicas ? s : undefined;
     },

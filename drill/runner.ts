@@ -42,7 +42,11 @@ export interface DrillReport {
   /** PostgreSQL major version the drill ran. */
   readonly postgresMajor: number;
   /** What `pulumi up` deploys by default (components/shared/versions.ts). */
-  readonly deployed: { readonly image: string; readonly patroni: string; readonly postgres: string };
+  readonly deployed: {
+    readonly image: string;
+    readonly patroni: string;
+    readonly postgres: string;
+  };
   readonly network: string;
   readonly settings: {
     readonly postgres: {

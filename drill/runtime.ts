@@ -28,7 +28,9 @@ export interface PatroniRuntime extends DrillVersion {
 
 /** The runtime of `version` (exact, or major.minor); throws naming the versions it knows. */
 export function runtimeFor(version: string = DRILL_DEFAULT.patroni): PatroniRuntime {
-  const v = DRILL_VERSIONS.find((x) => x.patroni === version || x.patroni.startsWith(`${version}.`));
+  const v = DRILL_VERSIONS.find(
+    (x) => x.patroni === version || x.patroni.startsWith(`${version}.`),
+  );
   if (!v)
     throw new Error(
       `the drill runs Patroni ${DRILL_VERSIONS.map((x) => x.patroni).join(" or ")}, not ${version}`,
@@ -44,7 +46,10 @@ export function runtimeFor(version: string = DRILL_DEFAULT.patroni): PatroniRunt
       patroniEnv: {},
       requires: [
         { file: "/usr/bin/patroni", provide: "sudo bash scripts/install-debian-deps.sh" },
-        { file: path.join(pgBinDir, "postgres"), provide: "sudo bash scripts/install-debian-deps.sh" },
+        {
+          file: path.join(pgBinDir, "postgres"),
+          provide: "sudo bash scripts/install-debian-deps.sh",
+        },
       ],
     };
   }

@@ -1,5 +1,10 @@
 import { DEFAULT_BASE_PORT, PORT_SPAN, validBasePort } from "../../drill/layout";
-import { DEPLOYED, DRILL_DEFAULT, DRILL_VERSIONS, majorMinor } from "../../components/shared/versions";
+import {
+  DEPLOYED,
+  DRILL_DEFAULT,
+  DRILL_VERSIONS,
+  majorMinor,
+} from "../../components/shared/versions";
 import { formatReport } from "../../drill/report";
 import { runtimeFor } from "../../drill/runtime";
 import { runDrill } from "../../drill/runner";

@@ -45,7 +45,11 @@ export interface DrillVersion {
 }
 
 /** The drill's default: Debian 13's Patroni 4.0.7 + PostgreSQL 17, the deployed image's major.minor. */
-export const DRILL_DEFAULT: DrillVersion = { patroni: "4.0.7", postgresMajor: 17, source: "trixie" };
+export const DRILL_DEFAULT: DrillVersion = {
+  patroni: "4.0.7",
+  postgresMajor: 17,
+  source: "trixie",
+};
 
 /** Every Patroni the drill can run (`drstack drill --patroni VERSION`). */
 export const DRILL_VERSIONS: readonly DrillVersion[] = [
