@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_BASE_PORT } from "../drill/layout";
 import { formatReport } from "../drill/report";
+import { DRILL_DEFAULT } from "../components/shared/versions";
 import { type DrillReport, runDrill } from "../drill/runner";
 import { BASELINE, type PlannedScenario, type ScenarioSummary } from "../drill/stats";
 
@@ -46,16 +47,32 @@ async function main(): Promise<void> {
       scale: { type: "string", default: "50" },
       "base-port": { type: "string", default: String(DEFAULT_BASE_PORT) },
       json: { type: "boolean" },
+      // Repeat to compare Patroni versions: medians per scenario and version.
+      patroni: { type: "string", multiple: true },
     },
   });
   const runs = Number(values.runs);
-  const report = await runDrill({
-    projectDir: process.cwd(),
-    basePort: Number(values["base-port"]),
-    scenarios: ["node-failover", BASELINE, "switchover", "redis-failover", "region-failover"],
-    runs,
-    progress: (l) => process.stderr.write(`${l}\n`),
-  });
+  const versions = values.patroni?.length ? values.patroni : [DRILL_DEFAULT.patroni];
+  const reports: DrillReport[] = [];
+  for (const patroni of versions)
+    reports.push(
+      await runDrill({
+        projectDir: process.cwd(),
+        basePort: Number(values["base-port"]),
+        scenarios: [
+          "node-failover",
+          "node-drain",
+          BASELINE,
+          "switchover",
+          "redis-failover",
+          "region-failover",
+        ],
+        runs,
+        patroni,
+        progress: (l) => process.stderr.write(`${l}\n`),
+      }),
+    );
+  const report = reports[0];
   const backup = await runDrill({
     projectDir: process.cwd(),
     basePort: Number(values["base-port"]),
@@ -65,7 +82,7 @@ async function main(): Promise<void> {
     progress: (l) => process.stderr.write(`${l}\n`),
   });
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ failover: report, backup }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ failover: reports, backup }, null, 2)}\n`);
     return;
   }
   const sum = (r: DrillReport, s: PlannedScenario) => r.summaries.find((x) => x.scenario === s)!;
@@ -91,9 +108,24 @@ async function main(): Promise<void> {
       `  backup-restore (pgbench scale ${b.measures.pgbenchScale}): pgBackRest restore ${b.measures.pgbackrestRestoreSeconds}s vs pg_dump/psql ${b.measures.dumpRestoreSeconds}s = x${b.measures.restoreSpeedup} (target ${TARGETS["backup-restore"]}: ${Number(b.measures.restoreSpeedup) >= 3 ? "met" : "MISSED"}); PITR ${b.measures.pitrRestoreSeconds}s; ${sum(backup, "backup-restore").verdict}`,
     );
   else out.push(`  backup-restore: ${b?.error ?? "no run"}`);
-  out.push("", formatReport(report), "", formatReport(backup));
+  // Medians per scenario and version (the README table).
+  out.push(
+    "",
+    `| scenario | ${reports.map((r) => `Patroni ${r.patroniVersion} + PostgreSQL ${r.postgresMajor}`).join(" | ")} |`,
+    `| --- | ${reports.map(() => "---").join(" | ")} |`,
+  );
+  for (const sc of report.summaries.map((x) => x.scenario))
+    out.push(
+      `| ${sc} | ${reports
+        .map((r) => {
+          const x = r.summaries.find((y) => y.scenario === sc);
+          return x?.rto ? `${x.rto.median.toFixed(2)} s (lost ${x.lostWrites?.max ?? "-"})` : "-";
+        })
+        .join(" | ")} |`,
+    );
+  out.push("", ...reports.map(formatReport), "", formatReport(backup));
   process.stdout.write(`${out.join("\n")}\n`);
-  process.exitCode = report.passed && backup.passed ? 0 : 1;
+  process.exitCode = reports.every((r) => r.passed) && backup.passed ? 0 : 1;
 }
 
 main().catch((e) => {

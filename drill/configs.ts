@@ -22,7 +22,8 @@ import { renderRedisConfig, renderSentinelConfig } from "../components/redis/ren
 import { type DrillLayout, HOST, type MemberLayout, type SiteLayout } from "./layout";
 import { cleanEnv } from "./procs";
 import type { DrillSettings } from "./settings";
-import { type OsUser, PG_BIN_DIR } from "./system";
+import { currentRuntime, pgBinDir, runtimePath } from "./runtime";
+import type { OsUser } from "./system";
 
 /** Generated for each environment; never written outside its work directory. */
 export interface Secrets {
@@ -77,7 +78,7 @@ export function patroniEnvironment(
       listen: `${HOST}:${m.pgPort}`,
       connectAddress: `${HOST}:${m.pgPort}`,
       dataDir: m.dataDir,
-      binDir: PG_BIN_DIR,
+      binDir: pgBinDir(),
       socketDir: m.socketDir,
       pgpassPath: path.join(m.dir, "pgpass"),
     },
@@ -209,7 +210,8 @@ export function patroniEnv(
   env: { pgUser: OsUser; secrets: Secrets },
   m: MemberLayout,
 ): Record<string, string> {
-  return cleanEnv([PG_BIN_DIR], env.pgUser.home, {
+  return cleanEnv(runtimePath(), env.pgUser.home, {
+    ...currentRuntime().patroniEnv,
     DRSTACK_APP_PASSWORD: env.secrets.app,
     PGBACKREST_PG1_PATH: m.dataDir,
     PGBACKREST_PG1_PORT: String(m.pgPort),

@@ -6,6 +6,7 @@
  * changed. Exported for the stack swap's local site driver: {@link startEnvironment},
  * {@link stopEnvironment}, {@link siteEndpoints}, {@link killMember}, {@link startMember}.
  */
+import { isUp } from "./patroni";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -27,12 +28,12 @@ import { cleanEnv, postmasterPid, processGroupOf, run, Supervisor } from "./proc
 import { LeaderProxy } from "./proxy";
 import { redisCommand } from "./resp";
 import { loadDrillSettings, type DrillSettings } from "./settings";
+import { currentRuntime, missingRuntime, runtimePath } from "./runtime";
 import {
   chownTree,
   INSTALL_COMMAND,
   missingBinaries,
   type OsUser,
-  PG_BIN_DIR,
   postgresUser,
   sleep,
   takenPorts,
@@ -158,8 +159,9 @@ function member(env: DrillEnvironment, name: string): MemberLayout {
 /** Starts (or restarts) the Patroni of member `name`. */
 export function startMember(env: DrillEnvironment, name: string): void {
   const m = member(env, name);
-  env.supervisor.start(`patroni:${name}`, "patroni", {
-    args: [m.configFile],
+  const rt = currentRuntime();
+  env.supervisor.start(`patroni:${name}`, rt.patroniCommand, {
+    args: [...rt.patroniPrefixArgs, m.configFile],
     user: env.pgUser,
     env: patroniEnv(env, m),
     cwd: m.dir,
@@ -175,6 +177,14 @@ export async function killMember(env: DrillEnvironment, name: string): Promise<v
     env.supervisor.kill(`patroni:${name}`, "SIGKILL"),
     pm ? env.supervisor.killTree(pm) : Promise.resolve(),
   ]);
+}
+
+/**
+ * SIGTERM member `name`'s Patroni, as a Kubernetes eviction or drain does: Patroni stops
+ * PostgreSQL and releases the leader key. Waits (bounded) until Patroni has exited.
+ */
+export async function drainMember(env: DrillEnvironment, name: string): Promise<void> {
+  await env.supervisor.kill(`patroni:${name}`, "SIGTERM", 60_000);
 }
 
 /** Records the postmasters Patroni started, so that cleanup finds them even if Patroni died. */
@@ -198,7 +208,7 @@ export async function pgbackrest(
     [`--config=${configFile}`, `--stanza=${env.settings.primaryPostgres.scope}`, ...args],
     {
       user: env.pgUser,
-      env: cleanEnv([PG_BIN_DIR], env.pgUser.home),
+      env: cleanEnv(runtimePath(), env.pgUser.home),
       cwd: env.layout.workDir,
       timeoutMs,
     },
@@ -208,7 +218,7 @@ export async function pgbackrest(
 /** The primary site's member holding the leader lock now. */
 export async function primaryLeader(env: DrillEnvironment): Promise<MemberLayout> {
   const s = await clusterState(restPorts(env, "primary"));
-  const leader = s.members.find((m) => m.role === "leader" && m.state === "running");
+  const leader = s.members.find((m) => m.role === "leader" && isUp(m));
   if (!leader) throw new Error("the primary cluster has no running leader");
   return member(env, leader.name);
 }
@@ -218,20 +228,33 @@ export function memberLayout(env: DrillEnvironment, name: string): MemberLayout 
 }
 
 async function patroniVersion(): Promise<string> {
-  const out = await run("patroni", ["--version"], { env: cleanEnv([], "/tmp"), timeoutMs: 30_000 });
+  const rt = currentRuntime();
+  const out = await run(rt.patroniCommand, [...rt.patroniPrefixArgs, "--version"], {
+    env: cleanEnv([], "/tmp", { ...rt.patroniEnv }),
+    timeoutMs: 30_000,
+  });
   return out.trim().replace(/^patroni\s*/i, "");
 }
 
 /** Checks binaries and ports; throws a ConfigError naming the install command or the port. */
 export async function checkPreconditions(layout: DrillLayout): Promise<void> {
   const missing = missingBinaries();
-  if (missing.length > 0)
+  const rt = currentRuntime();
+  const missingRt = missingRuntime(rt);
+  if (missing.length > 0 || missingRt.length > 0)
     throw new ConfigError(
-      missing.map((b) => ({
-        path: b.name,
-        message: `${b.name} not found (Debian package ${b.pkg})`,
-        fix: `install the drill's packages: ${INSTALL_COMMAND}`,
-      })),
+      [
+        ...missing.map((b) => ({
+          path: b.name,
+          message: `${b.name} not found (Debian package ${b.pkg})`,
+          fix: `install the drill's packages: ${INSTALL_COMMAND}`,
+        })),
+        ...missingRt.map((r) => ({
+          path: r.file,
+          message: `${r.file} (Patroni ${rt.patroni} / PostgreSQL ${rt.postgresMajor}) is missing`,
+          fix: `run ${r.provide}`,
+        })),
+      ],
       "the drill cannot run on this machine",
     );
   const taken = await takenPorts(layoutPorts(layout));

@@ -47,6 +47,14 @@ async function request(
   return { status: res.status, json };
 }
 
+/**
+ * Whether a member runs PostgreSQL: `running`, or `streaming` (Patroni >= 3.0.3 reports replicas
+ * and a standby leader that replicate that way).
+ */
+export function isUp(m: { state: string }): boolean {
+  return m.state === "running" || m.state === "streaming";
+}
+
 /** `GET /cluster` from the first member that answers. */
 export async function clusterState(restPorts: readonly number[]): Promise<PatroniClusterState> {
   let last: unknown;
@@ -63,9 +71,7 @@ export async function clusterState(restPorts: readonly number[]): Promise<Patron
 
 /** The member holding the leader lock (`leader` or `standby_leader`) and running, if any. */
 export function leaderOf(state: PatroniClusterState): PatroniMember | undefined {
-  return state.members.find(
-    (m) => (m.role === "leader" || m.role === "standby_leader") && m.state === "running",
-  );
+  return state.members.find((m) => (m.role === "leader" || m.role === "standby_leader") && isUp(m));
 }
 
 /** Waits until the cluster has a running leader and `replicas` running non-leaders. */
@@ -79,12 +85,9 @@ export function waitForCluster(
     `a ${leaderRole} and ${replicas} running replicas`,
     async () => {
       const s = await clusterState(restPorts);
-      const leader = s.members.find((m) => m.role === leaderRole && m.state === "running");
+      const leader = s.members.find((m) => m.role === leaderRole && isUp(m));
       const running = s.members.filter(
-        (m) =>
-          m !== leader &&
-          m.state === "running" &&
-          (m.role === "replica" || m.role === "sync_standby"),
+        (m) => m !== leader && isUp(m) && (m.role === "replica" || m.role === "sync_standby"),
       );
       return leader && running.length >= replicas ? s : undefined;
     },

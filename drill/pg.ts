@@ -7,9 +7,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import { killGroup, run } from "./procs";
 import { HOST } from "./layout";
-import { nowMs, PG_BIN_DIR, sleep } from "./system";
+import { pgBinDir } from "./runtime";
+import { nowMs, sleep } from "./system";
 
-export const PSQL = path.join(PG_BIN_DIR, "psql");
+/** psql of the runtime in use. */
+export const psqlPath = () => path.join(pgBinDir(), "psql");
 
 export interface PgTarget {
   /** One or more ports on 127.0.0.1 (several: libpq tries each, for the read-write one). */
@@ -36,7 +38,7 @@ export function conninfo(t: PgTarget): string {
 
 function psqlEnv(t: PgTarget): Record<string, string> {
   return {
-    PATH: `${PG_BIN_DIR}:/usr/bin:/bin`,
+    PATH: `${pgBinDir()}:/usr/bin:/bin`,
     LANG: "C.UTF-8",
     PGPASSWORD: t.password,
     PGCONNECT_TIMEOUT: "2",
@@ -46,7 +48,7 @@ function psqlEnv(t: PgTarget): Record<string, string> {
 /** Runs SQL through psql (unaligned, tuples only); resolves its output, trimmed. */
 export async function sql(t: PgTarget, query: string, timeoutMs = 15_000): Promise<string> {
   const out = await run(
-    PSQL,
+    psqlPath(),
     ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo(t)],
     {
       env: psqlEnv(t),
@@ -131,7 +133,7 @@ export class PgWriter {
     return new Promise((resolve) => {
       this.sessions++;
       const child = spawn(
-        PSQL,
+        psqlPath(),
         [
           "-X",
           "-A",

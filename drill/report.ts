@@ -1,4 +1,5 @@
 /** Human-readable drill report. Pure. */
+import { majorMinor } from "../components/shared/versions";
 import type { DrillReport } from "./runner";
 import type { Summary } from "./stats";
 
@@ -9,8 +10,12 @@ const range = (m: Summary | undefined, digits = 2) =>
 export function formatReport(r: DrillReport): string {
   const lines: string[] = [];
   const pg = r.settings.postgres;
+  const same =
+    majorMinor(r.patroniVersion) === majorMinor(r.deployed.patroni) &&
+    String(r.postgresMajor) === r.deployed.postgres.split(".")[0];
   lines.push(
-    `drstack drill: Patroni ${r.patroniVersion}; deployed settings: ttl ${pg.ttl}s, loop_wait ${pg.loopWait}s, retry_timeout ${pg.retryTimeout}s, synchronous_mode ${pg.synchronousMode}; Sentinel down-after ${r.settings.redis.downAfterMilliseconds}ms, quorum ${r.settings.redis.quorum}/${r.settings.redis.sentinels}`,
+    `drstack drill: Patroni ${r.patroniVersion}, PostgreSQL ${r.postgresMajor}; deployed image ${r.deployed.image}: Patroni ${r.deployed.patroni}, PostgreSQL ${r.deployed.postgres} (${same ? "same" : "NOT the same"} Patroni major.minor and PostgreSQL major)`,
+    `deployed settings: ttl ${pg.ttl}s, loop_wait ${pg.loopWait}s, retry_timeout ${pg.retryTimeout}s, synchronous_mode ${pg.synchronousMode}; Sentinel down-after ${r.settings.redis.downAfterMilliseconds}ms, quorum ${r.settings.redis.quorum}/${r.settings.redis.sentinels}`,
   );
   lines.push(`objectives from ${r.network}`, "");
   const w = Math.max(...r.summaries.map((x) => x.scenario.length), 8);
@@ -35,6 +40,13 @@ export function formatReport(r: DrillReport): string {
       ].join("  "),
     );
     for (const why of x.reasons) lines.push(`${"".padEnd(w)}    - ${why}`);
+  }
+  for (const x of r.summaries) {
+    const b = r.runs.find((run) => run.scenario === x.scenario && run.measures.boundSeconds);
+    if (b && x.rto)
+      lines.push(
+        `${x.scenario}: measured RTO median ${s(x.rto.median)} vs theoretical bound ${s(Number(b.measures.boundSeconds))} from the rendered settings (${x.scenario === "node-drain" ? "one loop_wait after the key is released; PostgreSQL shutdown and promotion on top" : "ttl + loop_wait; promotion on top"})`,
+      );
   }
   const base = r.summaries.find((x) => x.scenario === "node-failover-baseline");
   const node = r.summaries.find((x) => x.scenario === "node-failover");

@@ -12,6 +12,8 @@ import {
   stopAllEnvironments,
   stopEnvironment,
 } from "./environment";
+import { DEPLOYED } from "../components/shared/versions";
+import { useRuntime } from "./runtime";
 import { backupRestore, DEFAULT_SCALE } from "./scenarios/backup";
 import { failback } from "./scenarios/failback";
 import { baselineFailover, nodeFailover, plannedSwitchover } from "./scenarios/failover";
@@ -28,6 +30,8 @@ import {
 export interface DrillOptions extends EnvironmentOptions {
   readonly scenarios: readonly PlannedScenario[];
   readonly runs: number;
+  /** Patroni version to run (drill/runtime.ts). Default: DRILL_DEFAULT (the deployed major.minor). */
+  readonly patroni?: string;
   /** pgbench scale of the backup-restore data set. Default {@link DEFAULT_SCALE}. */
   readonly pgbenchScale?: number;
 }
@@ -35,6 +39,14 @@ export interface DrillOptions extends EnvironmentOptions {
 export interface DrillReport {
   readonly drstackDrill: 1;
   readonly patroniVersion: string;
+  /** PostgreSQL major version the drill ran. */
+  readonly postgresMajor: number;
+  /** What `pulumi up` deploys by default (components/shared/versions.ts). */
+  readonly deployed: {
+    readonly image: string;
+    readonly patroni: string;
+    readonly postgres: string;
+  };
   readonly network: string;
   readonly settings: {
     readonly postgres: {
@@ -70,6 +82,8 @@ async function runOnce(
   switch (s) {
     case "node-failover":
       return nodeFailover(env, run);
+    case "node-drain":
+      return nodeFailover(env, run, false, "drain");
     case BASELINE:
       return baselineFailover(env, run);
     case "switchover":
@@ -87,6 +101,7 @@ async function runOnce(
 
 export async function runDrill(o: DrillOptions): Promise<DrillReport> {
   const t0 = Date.now();
+  const runtime = useRuntime(o.patroni);
   const progress = o.progress ?? (() => undefined);
   let env: DrillEnvironment | undefined;
   let leftover: number[] = [];
@@ -164,7 +179,9 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
   const r = settings?.redis;
   return {
     drstackDrill: 1,
-    patroniVersion,
+    patroniVersion: patroniVersion || runtime.patroni,
+    postgresMajor: runtime.postgresMajor,
+    deployed: { image: DEPLOYED.image, patroni: DEPLOYED.patroni, postgres: DEPLOYED.postgres },
     network: settings?.networkFile ?? "",
     settings: {
       postgres: {

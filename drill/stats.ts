@@ -6,6 +6,7 @@ import type { Objective, Scenario } from "../components/topology/model";
 
 export const SCENARIOS = [
   "node-failover",
+  "node-drain",
   "switchover",
   "redis-failover",
   "backup-restore",
@@ -23,6 +24,7 @@ export const PATRONI_DEFAULT_TIMING = { ttl: 30, loopWait: 10, retryTimeout: 10 
 /** The objective each scenario is checked against (`undefined`: informational only). */
 export const OBJECTIVE_OF: Readonly<Record<PlannedScenario, Scenario | undefined>> = {
   "node-failover": "node",
+  "node-drain": "node",
   switchover: "node",
   "redis-failover": "node",
   "backup-restore": "corruption",

@@ -8,18 +8,12 @@ import * as net from "node:net";
 import * as path from "node:path";
 
 export const INSTALL_COMMAND = "sudo bash scripts/install-debian-deps.sh";
-export const PG_BIN_DIR = "/usr/lib/postgresql/15/bin";
-
-/** Binaries the drill runs, with the Debian package that ships each. */
+/**
+ * Binaries the drill runs from Debian 12, with the package that ships each. Patroni and
+ * PostgreSQL come from the selected runtime (drill/runtime.ts, `missingRuntime`).
+ */
 export const REQUIRED_BINARIES: readonly { name: string; pkg: string; dir?: string }[] = [
-  { name: "patroni", pkg: "patroni" },
   { name: "etcd", pkg: "etcd-server" },
-  { name: "postgres", pkg: "postgresql-15", dir: PG_BIN_DIR },
-  { name: "initdb", pkg: "postgresql-15", dir: PG_BIN_DIR },
-  { name: "pg_ctl", pkg: "postgresql-15", dir: PG_BIN_DIR },
-  { name: "psql", pkg: "postgresql-15", dir: PG_BIN_DIR },
-  { name: "pg_dump", pkg: "postgresql-15", dir: PG_BIN_DIR },
-  { name: "pgbench", pkg: "postgresql-15", dir: PG_BIN_DIR },
   { name: "redis-server", pkg: "redis-server" },
   { name: "redis-sentinel", pkg: "redis-sentinel" },
   { name: "pgbackrest", pkg: "pgbackrest" },

@@ -6,7 +6,9 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import { DEFAULT_BASE_PORT, drillLayout, layoutPorts, PORT_SPAN } from "../drill/layout";
+import { DEPLOYED, majorMinor } from "../components/shared/versions";
 import { processesUnder } from "../drill/procs";
+import { formatReport } from "../drill/report";
 import type { DrillReport } from "../drill/runner";
 import { SCENARIOS } from "../drill/stats";
 import { missingBinaries, takenPorts } from "../drill/system";
@@ -59,6 +61,41 @@ describe("drill: a real quick drill, every scenario once", function () {
       );
     expect(code, stderr).to.equal(0);
     expect(report.patroniVersion).to.match(/^\d+\.\d+\.\d+/);
+  });
+
+  it("runs the deployed image's Patroni major.minor and PostgreSQL major, and says so in the header", () => {
+    expect(majorMinor(report.patroniVersion)).to.equal(majorMinor(DEPLOYED.patroni));
+    expect(String(report.postgresMajor)).to.equal(DEPLOYED.postgres.split(".")[0]);
+    expect(formatReport(report).split("\n")[0]).to.include(
+      `Patroni ${report.patroniVersion}, PostgreSQL ${report.postgresMajor}; deployed image ${DEPLOYED.image}: Patroni ${DEPLOYED.patroni}`,
+    );
+  });
+
+  it("runs with the rendered timing, not one Patroni adjusted (GET /config read back)", () => {
+    for (const name of ["node-failover", "node-drain"]) {
+      const r = report.runs.find((x) => x.scenario === name)!;
+      const c = r.checks.find((x) => x.name.startsWith("effective timing"));
+      expect(c?.ok, `${name}: ${c?.detail}`).to.equal(true);
+      expect(r.measures.ttl).to.equal(report.settings.postgres.ttl);
+      expect(r.measures.loopWait).to.equal(report.settings.postgres.loopWait);
+      expect(r.measures.retryTimeout).to.equal(report.settings.postgres.retryTimeout);
+    }
+  });
+
+  it("drains the leader (SIGTERM) faster than a kill -9 fails it over, nothing lost", () => {
+    const nf = report.runs.find((r) => r.scenario === "node-failover")!;
+    const nd = report.runs.find((r) => r.scenario === "node-drain")!;
+    expect(nd.lostWrites).to.equal(0);
+    expect(
+      nd.checks.every((c) => c.ok),
+      JSON.stringify(nd.checks),
+    ).to.equal(true);
+    // kill -9 waits for the key to expire (ttl); a drain releases it.
+    expect(nd.rtoSeconds!).to.be.lessThan(nf.rtoSeconds!);
+    expect(nf.measures.boundSeconds).to.equal(
+      report.settings.postgres.ttl + report.settings.postgres.loopWait,
+    );
+    expect(nd.measures.boundSeconds).to.equal(report.settings.postgres.loopWait);
   });
 
   it("loses no acknowledged write in a synchronous node failover, and the old leader rejoins", () => {

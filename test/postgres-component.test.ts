@@ -312,10 +312,10 @@ describe("PatroniCluster (planned shipped stacks)", function () {
       'config.drstack:postgres.storageSize: "lots" is not valid (use a Kubernetes quantity such as 500m, 1Gi)',
     ]);
     const timing = (await planWithConfig("primary", {
-      "drstack:postgres": JSON.stringify({ ttl: 8 }),
+      "drstack:postgres": JSON.stringify({ ttl: 20, retryTimeout: 10 }),
     }).catch((e: unknown) => e)) as Obj;
     expect(timing.problems.map((p: Obj) => p.path)).to.deep.equal(["config.drstack:postgres.ttl"]);
-    expect(timing.message).to.include("2 + 2 * 4 = 10 > 8");
+    expect(timing.message).to.include("2 + 2 * 10 = 22 > 20");
   });
 
   it("follows drstack:postgres overrides into the resources", async () => {

@@ -27,10 +27,15 @@ import {
   sitePgBackRestSpec,
 } from "../components/postgres";
 import { Problems } from "../components/topology/errors";
+import {
+  DEPLOYED,
+  DRILL_VERSIONS,
+  majorMinor,
+  patroniTimingFloor,
+} from "../components/shared/versions";
+import { type PatroniRuntime, runtimeFor } from "../drill/runtime";
 import type { Network, Site } from "../components/topology/model";
 import { projectRoot } from "./support/project";
-
-const PG_BIN = "/usr/lib/postgresql/15/bin";
 
 const site = (
   name: string,
@@ -85,16 +90,17 @@ function matchSnapshot(name: string, text: string): void {
   );
 }
 
-/** Runs the real `patroni --validate-config` on `text` with only `env` set. */
+/** Runs the real `patroni --validate-config` of `rt` on `text` with only `env` set. */
 function patroniValidate(
   text: string,
   env: Record<string, string> = {},
+  rt: PatroniRuntime = runtimeFor("3.0.2"),
 ): { code: number; output: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drstack-patroni-"));
   const file = path.join(dir, "patroni.yaml");
   fs.writeFileSync(file, text);
-  const r = spawnSync("patroni", ["--validate-config", file], {
-    env: { PATH: "/usr/bin:/bin", ...env },
+  const r = spawnSync(rt.patroniCommand, [...rt.patroniPrefixArgs, "--validate-config", file], {
+    env: { PATH: "/usr/bin:/bin", ...rt.patroniEnv, ...env },
     encoding: "utf8",
     timeout: 60_000,
   });
@@ -232,95 +238,114 @@ describe("postgres renderers", () => {
     });
   });
 
-  describe("patroni --validate-config (Patroni 3.0.2)", function () {
-    this.timeout(120_000);
-    const k8s = (s = primarySettings) => ({ ...s, binDir: PG_BIN });
+  // Every Patroni the drill runs, the deployed image's 4.0 first (components/shared/versions.ts).
+  for (const version of DRILL_VERSIONS.map((v) => v.patroni))
+    describe(`patroni --validate-config (Patroni ${version})`, function () {
+      this.timeout(120_000);
+      const rt = runtimeFor(version);
+      const k8s = (s = primarySettings) => ({ ...s, binDir: rt.pgBinDir });
 
-    it("accepts the Kubernetes primary config with the pod's environment", () => {
-      const s = k8s();
-      const r = patroniValidate(
-        renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data")),
-        podEnv("10.0.0.5"),
-      );
-      expect(r.output).to.equal("");
-      expect(r.code).to.equal(0);
-    });
-
-    it("accepts the Kubernetes standby config with the pod's environment", () => {
-      const s = k8s(drSettings);
-      const r = patroniValidate(
-        renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data", endpoint)),
-        podEnv("10.0.1.7"),
-      );
-      expect(r.output).to.equal("");
-      expect(r.code).to.equal(0);
-    });
-
-    it("rejects the Kubernetes config when the pod's environment is missing (the check is real)", () => {
-      const s = k8s();
-      const r = patroniValidate(
-        renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data")),
-      );
-      expect(r.code).to.equal(1);
-      expect(r.output).to.match(/name|connect_address/);
-    });
-
-    it("accepts the drill layout: etcd3 DCS, local paths, a posix repo and a second encrypted repo", async () => {
-      // The validator connects to every etcd host; a listening socket stands in for etcd.
-      const server = net.createServer((c) => c.destroy());
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      const port = (server.address() as net.AddressInfo).port;
-      const [pgPort, apiPort] = [await freePort(), await freePort()];
-      try {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drstack-drill-"));
-        const conf = path.join(dir, "pgbackrest.conf");
-        const env: PatroniEnvironment = {
-          scope: "drill-primary",
-          name: "pg-1",
-          dcs: { kind: "etcd3", hosts: [`127.0.0.1:${port}`], prefix: "/drstack/" },
-          postgres: {
-            listen: `127.0.0.1:${pgPort}`,
-            connectAddress: `10.0.0.21:${pgPort}`,
-            dataDir: path.join(dir, "data"),
-            binDir: PG_BIN,
-            socketDir: dir,
-            pgpassPath: path.join(dir, "pgpass"),
-          },
-          restApi: { listen: `127.0.0.1:${apiPort}`, connectAddress: `10.0.0.21:${apiPort}` },
-          authentication: {
-            superuser: { username: "postgres", password: "s" },
-            replication: { username: "replicator", password: "r" },
-            rewind: { username: "rewinder", password: "w" },
-          },
-          allowedCidrs: ["10.0.0.0/24"],
-          localAuth: "scram-sha-256",
-          archive: { command: pgBackRestArchiveCommand(conf, "drill") },
-          standbyCluster: {
-            host: "10.0.0.20",
-            port: 15432,
-            restoreCommand: pgBackRestRestoreCommand(conf, "drill", 2),
-          },
-        };
-        const r = patroniValidate(renderPatroniConfig(primarySettings, env));
+      it("accepts the Kubernetes primary config with the pod's environment", () => {
+        const s = k8s();
+        const r = patroniValidate(
+          renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data")),
+          podEnv("10.0.0.5"),
+          rt,
+        );
         expect(r.output).to.equal("");
         expect(r.code).to.equal(0);
-        const pgbr = renderPgBackRestConfig({
-          stanza: "drill",
-          pgDataDir: env.postgres.dataDir,
-          pgPort,
-          pgSocketPath: dir,
-          repos: [
-            { type: "posix", path: path.join(dir, "repo1"), cipherPass: "one", retentionFull: 2 },
-            { type: "posix", path: path.join(dir, "repo2"), cipherPass: "two" },
-          ],
+      });
+
+      it("accepts the Kubernetes standby config with the pod's environment", () => {
+        const s = k8s(drSettings);
+        const r = patroniValidate(
+          renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data", endpoint)),
+          podEnv("10.0.1.7"),
+          rt,
+        );
+        expect(r.output).to.equal("");
+        expect(r.code).to.equal(0);
+      });
+
+      it("rejects the Kubernetes config when the pod's environment is missing (the check is real)", () => {
+        const s = k8s();
+        const r = patroniValidate(
+          renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data")),
+          {},
+          rt,
+        );
+        expect(r.code).to.equal(1);
+        expect(r.output).to.match(/name|connect_address/);
+      });
+
+      if (patroniTimingFloor(version))
+        it("rejects a ttl below its floor (what drstack's validator refuses first)", () => {
+          const s = { ...k8s(), ttl: 10 };
+          const r = patroniValidate(
+            renderPatroniConfig(s, kubernetesPatroniEnvironment(s, "drstack-data")),
+            podEnv("10.0.0.5"),
+            rt,
+          );
+          expect(r.code).to.equal(1);
+          expect(r.output).to.include("bootstrap.dcs.ttl 10 didn't pass validation");
         });
-        expect(pgbr).to.match(/^repo1-cipher-pass=one$/m);
-        expect(pgbr).to.match(/^repo2-path=.*repo2$/m);
-      } finally {
-        server.close();
-      }
+
+      it("accepts the drill layout: etcd3 DCS, local paths, a posix repo and a second encrypted repo", async () => {
+        // The validator connects to every etcd host; a listening socket stands in for etcd.
+        const server = net.createServer((c) => c.destroy());
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const port = (server.address() as net.AddressInfo).port;
+        const [pgPort, apiPort] = [await freePort(), await freePort()];
+        try {
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drstack-drill-"));
+          const conf = path.join(dir, "pgbackrest.conf");
+          const env: PatroniEnvironment = {
+            scope: "drill-primary",
+            name: "pg-1",
+            dcs: { kind: "etcd3", hosts: [`127.0.0.1:${port}`], prefix: "/drstack/" },
+            postgres: {
+              listen: `127.0.0.1:${pgPort}`,
+              connectAddress: `10.0.0.21:${pgPort}`,
+              dataDir: path.join(dir, "data"),
+              binDir: rt.pgBinDir,
+              socketDir: dir,
+              pgpassPath: path.join(dir, "pgpass"),
+            },
+            restApi: { listen: `127.0.0.1:${apiPort}`, connectAddress: `10.0.0.21:${apiPort}` },
+            authentication: {
+              superuser: { username: "postgres", password: "s" },
+              replication: { username: "replicator", password: "r" },
+              rewind: { username: "rewinder", password: "w" },
+            },
+            allowedCidrs: ["10.0.0.0/24"],
+            localAuth: "scram-sha-256",
+            archive: { command: pgBackRestArchiveCommand(conf, "drill") },
+            standbyCluster: {
+              host: "10.0.0.20",
+              port: 15432,
+              restoreCommand: pgBackRestRestoreCommand(conf, "drill", 2),
+            },
+          };
+          const r = patroniValidate(renderPatroniConfig(primarySettings, env), {}, rt);
+          expect(r.output).to.equal("");
+          expect(r.code).to.equal(0);
+          const pgbr = renderPgBackRestConfig({
+            stanza: "drill",
+            pgDataDir: env.postgres.dataDir,
+            pgPort,
+            pgSocketPath: dir,
+            repos: [
+              { type: "posix", path: path.join(dir, "repo1"), cipherPass: "one", retentionFull: 2 },
+              { type: "posix", path: path.join(dir, "repo2"), cipherPass: "two" },
+            ],
+          });
+          expect(pgbr).to.match(/^repo1-cipher-pass=one$/m);
+          expect(pgbr).to.match(/^repo2-path=.*repo2$/m);
+        } finally {
+          server.close();
+        }
+      });
     });
-  });
 
   describe("pgbackrest (2.45) reads the rendered configs", function () {
     this.timeout(120_000);
@@ -391,15 +416,30 @@ describe("postgres renderers", () => {
     it("reports a violation at the ttl field path with the fix", () => {
       const problems = new Problems("stacks/Pulumi.primary.yaml");
       normalizePostgresSettings(
-        { ttl: 10, loopWait: 5, retryTimeout: 5 },
+        { ttl: 20, loopWait: 10, retryTimeout: 6 },
         network,
         primarySite,
         problems,
       );
       expect(problems.list).to.have.length(1);
       expect(problems.list[0].path).to.equal("config.drstack:postgres.ttl");
-      expect(problems.list[0].message).to.include("5 + 2 * 5 = 15 > 10");
-      expect(problems.list[0].fix).to.include("raise ttl to 15");
+      expect(problems.list[0].message).to.include("10 + 2 * 6 = 22 > 20");
+      expect(problems.list[0].fix).to.include("raise ttl to 22");
+    });
+
+    it("refuses values the deployed Patroni would rewrite, naming the floor", () => {
+      const problems = new Problems("stacks/Pulumi.primary.yaml");
+      normalizePostgresSettings(
+        { ttl: 10, loopWait: 2, retryTimeout: 4 },
+        network,
+        primarySite,
+        problems,
+      );
+      expect(problems.list.map((p) => p.path)).to.deep.equal(["config.drstack:postgres.ttl"]);
+      expect(problems.list[0].message).to.include(
+        `Patroni ${majorMinor(DEPLOYED.patroni)} (the deployed image's) raises ttl below 20 to 20`,
+      );
+      expect(problems.list[0].fix).to.equal("set ttl to at least 20");
     });
 
     it("holds exactly when the inequality holds", () => {
@@ -408,22 +448,28 @@ describe("postgres renderers", () => {
           fc.integer({ min: 1, max: 100 }),
           fc.integer({ min: 1, max: 100 }),
           fc.integer({ min: 1, max: 400 }),
-          (loopWait, retryTimeout, ttl) => {
+          fc.constantFrom("3.0.2", "4.0.7"),
+          (loopWait, retryTimeout, ttl, version) => {
             const problems = new Problems();
-            const ok = checkTiming({ ttl, loopWait, retryTimeout }, "x", problems);
-            expect(ok).to.equal(loopWait + 2 * retryTimeout <= ttl);
-            expect(problems.size).to.equal(ok ? 0 : 1);
+            const ok = checkTiming({ ttl, loopWait, retryTimeout }, "x", problems, version);
+            // Patroni >= 3.2 rewrites ttl < 20, loop_wait < 1, retry_timeout < 3 (config.py).
+            const floors =
+              version === "3.0.2"
+                ? 0
+                : Number(ttl < 20) + Number(loopWait < 1) + Number(retryTimeout < 3);
+            expect(ok).to.equal(floors === 0 && loopWait + 2 * retryTimeout <= ttl);
+            expect(problems.size).to.equal(ok ? 0 : floors || 1);
           },
         ),
       );
     });
 
-    it("has defaults that satisfy the rule and Patroni >= 3.2's minimums except ttl", () => {
+    it("has defaults that satisfy the rule and the deployed Patroni's minimums", () => {
       const s = settingsFor(primarySite);
       expect(s.loopWait + 2 * s.retryTimeout).to.be.at.most(s.ttl);
       expect(s.loopWait).to.be.at.least(1);
       expect(s.retryTimeout).to.be.at.least(3);
-      expect(Math.max(20, s.ttl)).to.be.at.least(s.loopWait + 2 * s.retryTimeout);
+      expect(s.ttl).to.be.at.least(patroniTimingFloor(DEPLOYED.patroni)!.ttl);
       expect(s.members).to.equal(3);
       expect(settingsFor(drSite).members).to.equal(2);
     });

@@ -1,5 +1,12 @@
 import { DEFAULT_BASE_PORT, PORT_SPAN, validBasePort } from "../../drill/layout";
+import {
+  DEPLOYED,
+  DRILL_DEFAULT,
+  DRILL_VERSIONS,
+  majorMinor,
+} from "../../components/shared/versions";
 import { formatReport } from "../../drill/report";
+import { runtimeFor } from "../../drill/runtime";
 import { runDrill } from "../../drill/runner";
 import { DEFAULT_SCALE } from "../../drill/scenarios/backup";
 import { selectScenarios } from "../../drill/stats";
@@ -18,8 +25,9 @@ export const drillCommand: Command = {
     keep: { type: "boolean" },
     "base-port": { type: "string" },
     network: { type: "string" },
+    patroni: { type: "string", multiple: true },
   },
-  help: `Usage: drstack drill [--scenario NAME...] [--runs N] [--scale N] [--baseline] [--json] [--keep] [--base-port P]
+  help: `Usage: drstack drill [--scenario NAME...] [--runs N] [--scale N] [--baseline] [--json] [--keep] [--base-port P] [--patroni VERSION...]
 
 Brings up on 127.0.0.1, from the same renderers \`pulumi up\` uses (only addresses, paths and the
 DCS change: etcd instead of Kubernetes): etcd, the primary site's 3-member Patroni cluster with
@@ -30,6 +38,7 @@ objectives of stacks/network.yaml. Progress goes to stderr.
 
 Scenarios (default: all, in this order):
   node-failover    kill -9 the leader's Patroni + postmaster; RTO to the first write on the new leader
+  node-drain       SIGTERM the leader's Patroni (a drain: the key is released); same RTO
   switchover       planned switchover; RTO = the write pause
   redis-failover   kill -9 the Redis master; RTO to the first write on the master Sentinel reports
   backup-restore   full + incremental backup under load, verify, restore vs pg_dump/psql, PITR
@@ -44,6 +53,9 @@ Options:
       --json            print the report with every run as JSON
       --keep            keep the work directory (logs, data) after stopping
       --base-port P     first of the ${PORT_SPAN} ports used (default ${DEFAULT_BASE_PORT}; 15000-15999)
+      --patroni VERSION Patroni to run: ${DRILL_VERSIONS.map((v) => `${v.patroni} (PostgreSQL ${v.postgresMajor}, ${v.source === "trixie" ? "Debian 13, bash scripts/fetch-trixie.sh" : "Debian 12"})`).join(" or ")};
+                        repeat to compare them side by side (default ${DRILL_DEFAULT.patroni}: the
+                        deployed image's Patroni ${majorMinor(DEPLOYED.patroni)} / PostgreSQL ${DEPLOYED.postgres.split(".")[0]})
       --network FILE    topology file (default: the stacks' drstack:network)
       --project DIR     project directory (default: current directory)
 
@@ -66,18 +78,37 @@ Exit codes: 0 every objective met, 1 an objective missed or a scenario failed, 2
       throw new UsageError(
         `--base-port must leave ${PORT_SPAN} ports inside 15000-15999, got ${basePort}`,
       );
+    const versions = many(values, "patroni");
+    for (const v of versions) {
+      try {
+        runtimeFor(v);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
     const t0 = Date.now();
-    const report = await runDrill({
-      projectDir,
-      ...(typeof values.network === "string" ? { networkFile: values.network } : {}),
-      basePort,
-      keep: values.keep === true,
-      scenarios,
-      runs,
-      pgbenchScale,
-      progress: (line) => io.err(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${line}`),
-    });
-    io.out(values.json ? toJson(report) : formatReport(report));
-    return report.passed ? EXIT.ok : EXIT.checkFailed;
+    const reports = [];
+    for (const patroni of versions.length > 0 ? versions : [DRILL_DEFAULT.patroni]) {
+      reports.push(
+        await runDrill({
+          projectDir,
+          ...(typeof values.network === "string" ? { networkFile: values.network } : {}),
+          basePort,
+          keep: values.keep === true,
+          scenarios,
+          runs,
+          pgbenchScale,
+          patroni,
+          progress: (line) =>
+            io.err(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${line}`),
+        }),
+      );
+    }
+    io.out(
+      values.json
+        ? toJson(reports.length === 1 ? reports[0] : reports)
+        : reports.map(formatReport).join("\n\n"),
+    );
+    return reports.every((r) => r.passed) ? EXIT.ok : EXIT.checkFailed;
   },
 };

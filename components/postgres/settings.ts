@@ -8,6 +8,7 @@ import { fieldPath, Problems } from "../topology/errors";
 import { credentialsSite, type Network, type Site } from "../topology/model";
 import type { Shape } from "../topology/shape";
 import { DEFAULT_DNS_ZONE, PRIVATE_RANGES } from "../shared/loadBalancer";
+import { DEPLOYED, majorMinor, patroniTimingFloor } from "../shared/versions";
 
 /** Where pgBackRest keeps a site's repository (the site's backup bucket). */
 export interface BackupRepoArgs {
@@ -32,7 +33,7 @@ export interface PostgresSettings {
   readonly scope: string;
   /** Members (pods). Default 3 in a primary site, 2 in a standby site. */
   readonly members: number;
-  /** Leader lock TTL in seconds. Default 10 (see {@link DEFAULT_TIMING}). */
+  /** Leader lock TTL in seconds. Default 20 (see {@link DEFAULT_TIMING}). */
   readonly ttl: number;
   /** Seconds between HA loop runs. Default 2. */
   readonly loopWait: number;
@@ -54,7 +55,7 @@ export interface PostgresSettings {
   readonly storageClass?: string;
   /** Size of each member's data volume. Default `20Gi`. */
   readonly storageSize: string;
-  /** Image with Patroni >= 3.0, PostgreSQL 15 and pgBackRest. Default {@link DEFAULT_IMAGE}. */
+  /** Image with Patroni 4.0, PostgreSQL 17 and pgBackRest. Default {@link DEFAULT_IMAGE}. */
   readonly image: string;
   /** Directory of pg_ctl, initdb, postgres in the image. Default {@link DEFAULT_BIN_DIR}. */
   readonly binDir: string;
@@ -85,16 +86,17 @@ export interface PostgresSettings {
 }
 
 /**
- * The fastest failover Patroni 3.0.2 (Debian's package) accepts. A dead leader's lock expires
- * after `ttl` and replicas notice within `loopWait`: about 12s before promotion starts. Patroni
- * >= 3.2 raises a ttl below 20 to 20 (loop_wait >= 1, retry_timeout >= 3 are kept), so with a
- * newer image the same settings fail over in about 22s; both are inside the `node` RTO of 30s.
- * A short ttl costs tolerance: a Kubernetes API outage longer than `retryTimeout` demotes the
- * leader (Patroni stops writes rather than risk two leaders).
+ * The fastest failover the deployed Patroni ({@link DEPLOYED}: 4.0) keeps as written: since 3.2
+ * Patroni raises a ttl below 20 to 20 (and loop_wait below 1, retry_timeout below 3), so a
+ * smaller value would not be what runs. A dead leader's lock expires after `ttl` and replicas
+ * notice within `loopWait`: about 22s before promotion starts, inside the `node` RTO of 30s.
+ * A short ttl costs tolerance: a DCS outage longer than `retryTimeout` demotes the leader
+ * (Patroni stops writes rather than risk two leaders).
  */
-export const DEFAULT_TIMING = { ttl: 10, loopWait: 2, retryTimeout: 4 } as const;
+export const DEFAULT_TIMING = { ttl: 20, loopWait: 2, retryTimeout: 4 } as const;
+/** The deployed image: the catalogue's (components/shared/images.ts), which is versions.ts's DEPLOYED. */
 export const DEFAULT_IMAGE = IMAGES.postgres.ref;
-export const DEFAULT_BIN_DIR = "/usr/pgsql-15/bin";
+export const DEFAULT_BIN_DIR = DEPLOYED.binDir;
 
 const str: Shape = { kind: "string" };
 const stackName: Shape = {
@@ -194,8 +196,30 @@ export interface Timing {
   readonly retryTimeout: number;
 }
 
-/** Patroni's rule `loop_wait + 2 * retry_timeout <= ttl`; a problem at `path.ttl` otherwise. */
-export function checkTiming(t: Timing, path: string, problems: Problems): boolean {
+/**
+ * Patroni's rule `loop_wait + 2 * retry_timeout <= ttl`, and the floors below which the deployed
+ * Patroni (`patroniVersion`, default {@link DEPLOYED}) would rewrite a value rather than run it;
+ * a problem at the field's path otherwise.
+ */
+export function checkTiming(
+  t: Timing,
+  path: string,
+  problems: Problems,
+  patroniVersion: string = DEPLOYED.patroni,
+): boolean {
+  const floor = patroniTimingFloor(patroniVersion);
+  let ok = true;
+  if (floor)
+    for (const k of ["ttl", "loopWait", "retryTimeout"] as const)
+      if (t[k] < floor[k]) {
+        ok = false;
+        problems.add(
+          fieldPath(path, k),
+          `Patroni ${majorMinor(patroniVersion)} (the deployed image's) raises ${k} below ${floor[k]} to ${floor[k]}, so ${t[k]} would not be what runs`,
+          `set ${k} to at least ${floor[k]}`,
+        );
+      }
+  if (!ok) return false;
   if (t.loopWait + 2 * t.retryTimeout <= t.ttl) return true;
   const need = t.loopWait + 2 * t.retryTimeout;
   problems.add(

@@ -4,8 +4,11 @@
  * (the image's published build recipe). A test walks every planned resource and fails on an image
  * that is not here; nothing in the catalogue is an image that does not exist.
  *
- * Lowest layer: imports nothing. Domain settings take their defaults from here.
+ * Lowest layer: imports only versions.ts (which states the deployed Patroni/PostgreSQL image). Domain
+ * settings take their defaults from here.
  */
+
+import { DEPLOYED } from "./versions";
 
 export interface CatalogImage {
   /** The image reference a pod spec names (`repository:tag`, tag pinned). */
@@ -36,20 +39,20 @@ export type ImageName =
 
 export const IMAGES: Readonly<Record<ImageName, CatalogImage>> = {
   postgres: {
-    ref: "registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi8-15.5-0",
-    publishedBy: "Crunchy Data (registry.developers.crunchydata.com)",
+    ref: DEPLOYED.image,
+    publishedBy: `Crunchy Data (registry.developers.crunchydata.com), ${DEPLOYED.imagePublishedBy}`,
     provides: [
       "bash",
-      "patroni (pip, [kubernetes])",
-      "postgres, pg_ctl, initdb, psql (/usr/pgsql-15/bin)",
-      "pgbackrest (crunchy-backrest)",
+      `patroni ${DEPLOYED.patroni}`,
+      `postgres, pg_ctl, initdb, psql (${DEPLOYED.binDir})`,
+      `pgbackrest ${DEPLOYED.pgBackRest}`,
       "python3",
       "tar",
     ],
     usedFor:
       "Patroni PostgreSQL and its pgBackRest TLS server; the pgBackRest backup jobs and the restore verification (pgbackrest verify/restore, pg_ctl, psql; python3 reads `pgbackrest info` JSON)",
     recipe:
-      "github.com/CrunchyData/crunchy-containers build/postgres/Dockerfile (crunchy-backrest, postgresql15-server, python3-pip + pip install patroni[kubernetes]) on build/base/Dockerfile (ubi8-minimal)",
+      "Crunchy Postgres for Kubernetes 5.8.x release notes (component versions: PostgreSQL, Patroni, pgBackRest) and the operator's manifests (postgres_17 image of 5.8.2); the image's own build recipe is not public (the archived github.com/CrunchyData/crunchy-containers build/postgres/Dockerfile shows the same layout: crunchy-backrest, pip patroni, /usr/pgsql-<major>/bin)",
   },
   redis: {
     ref: "redis:7.2.5-alpine",

@@ -13,7 +13,8 @@ import { type DrillEnvironment, pgbackrest, pgTarget, primaryLeader } from "../e
 import { PgWriter, type PgTarget, sql, WRITES_TABLE } from "../pg";
 import { cleanEnv, run } from "../procs";
 import { ratio, type RunResult } from "../stats";
-import { chownTree, nowMs, PG_BIN_DIR, waitFor } from "../system";
+import { pgBinDir, runtimePath } from "../runtime";
+import { chownTree, nowMs, waitFor } from "../system";
 import { primaryHealthy, secondsBetween, writesFlowing } from "./common";
 
 /** pgbench scale of the data set (100,000 accounts per unit). */
@@ -52,7 +53,7 @@ async function startScratch(
   timeoutMs: number,
 ): Promise<void> {
   const sock = path.join(env.layout.scratchDir, "run");
-  env.supervisor.start(name, path.join(PG_BIN_DIR, "postgres"), {
+  env.supervisor.start(name, path.join(pgBinDir(), "postgres"), {
     args: [
       "-D",
       dataDir,
@@ -74,7 +75,7 @@ async function startScratch(
       "cluster_name=drill-restore",
     ],
     user: env.pgUser,
-    env: cleanEnv([PG_BIN_DIR], env.pgUser.home),
+    env: cleanEnv(runtimePath(), env.pgUser.home),
     cwd: env.layout.scratchDir,
     logFile: path.join(env.layout.scratchDir, `${name}.log`),
   });
@@ -102,7 +103,7 @@ export async function backupRestore(
   const p = env.progress;
   const primary = pgTarget(env, "primary", true);
   const drillDb: PgTarget = { ...primary, database: DB };
-  const pgEnv = { ...cleanEnv([PG_BIN_DIR], "/tmp"), PGPASSWORD: env.secrets.superuser };
+  const pgEnv = { ...cleanEnv(runtimePath(), "/tmp"), PGPASSWORD: env.secrets.superuser };
   fs.mkdirSync(path.join(l.scratchDir, "run"), { recursive: true });
   chownTree(l.scratchDir, env.pgUser);
 
@@ -112,7 +113,7 @@ export async function backupRestore(
   p(`  backup-restore #${runNo}: loading pgbench scale ${scale} on ${leader.name}`);
   let t = nowMs();
   await run(
-    path.join(PG_BIN_DIR, "pgbench"),
+    path.join(pgBinDir(), "pgbench"),
     [
       "-i",
       "-q",
@@ -163,7 +164,7 @@ export async function backupRestore(
     const dumpFile = path.join(l.scratchDir, "drill.sql");
     t = nowMs();
     await run(
-      path.join(PG_BIN_DIR, "pg_dump"),
+      path.join(pgBinDir(), "pg_dump"),
       ["-h", "127.0.0.1", "-p", String(leader.pgPort), "-U", "postgres", "-f", dumpFile, DB],
       {
         env: pgEnv,
@@ -240,11 +241,11 @@ export async function backupRestore(
     p(`  backup-restore #${runNo}: timed restore of the same data with initdb + psql < pg_dump`);
     t = nowMs();
     await run(
-      path.join(PG_BIN_DIR, "initdb"),
+      path.join(pgBinDir(), "initdb"),
       ["-D", dirB, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
       {
         user: env.pgUser,
-        env: cleanEnv([PG_BIN_DIR], env.pgUser.home),
+        env: cleanEnv(runtimePath(), env.pgUser.home),
         cwd: l.scratchDir,
         timeoutMs: 300_000,
       },
@@ -252,7 +253,7 @@ export async function backupRestore(
     await startScratch(env, "restore-dump", dirB, dumpPort, targetB, 120_000);
     await sql(targetB, `CREATE DATABASE ${DB};`);
     await run(
-      PG_BIN_DIR + "/psql",
+      path.join(pgBinDir(), "psql"),
       [
         "-X",
         "-q",

@@ -1,5 +1,6 @@
 /** Helpers shared by the scenarios: write loss accounting, healthy-cluster waits. */
 import type { DrillEnvironment } from "../environment";
+import { isUp } from "../patroni";
 import { pgTarget, restPorts } from "../environment";
 import { clusterState, type PatroniClusterState } from "../patroni";
 import { type Ack, type PgWriter, sql, WRITES_TABLE } from "../pg";
@@ -70,12 +71,12 @@ export function primaryHealthy(
     `the primary cluster to be whole (leader, ${n - 1} replicas on its timeline${sync ? ", a sync standby" : ""})`,
     async () => {
       const s = await clusterState(restPorts(env, "primary"));
-      const leader = s.members.find((m) => m.role === "leader" && m.state === "running");
+      const leader = s.members.find((m) => m.role === "leader" && isUp(m));
       if (!leader) return undefined;
       const replicas = s.members.filter(
         (m) =>
           m !== leader &&
-          m.state === "running" &&
+          isUp(m) &&
           (m.role === "replica" || m.role === "sync_standby") &&
           m.timeline === leader.timeline,
       );

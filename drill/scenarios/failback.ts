@@ -87,6 +87,10 @@ export async function failback(env: DrillEnvironment, run: number): Promise<RunR
     env.progress(
       `  failback #${run}: restarting ${oldSite}'s members; drstack failback --site ${oldSite}`,
     );
+    // A site that comes back after a region failure has been away longer than the leader key's
+    // ttl; restarted sooner, its old leader would find its own unexpired key and resume as leader
+    // before the fence (seen with ttl 20). Wait out the ttl as the real outage would.
+    await sleep(env.settings.primaryPostgres.ttl * 1000);
     const t0 = nowMs();
     for (const m of env.layout.primary.members) startMember(env, m.name);
     // The operator runs failback once the returning site's Patroni answers (its preflight checks that).

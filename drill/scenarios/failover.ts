@@ -4,6 +4,7 @@
  */
 import {
   type DrillEnvironment,
+  drainMember,
   killMember,
   memberLayout,
   pgTarget,
@@ -41,8 +42,10 @@ export async function nodeFailover(
   env: DrillEnvironment,
   run: number,
   baseline = false,
+  mode: "kill" | "drain" = "kill",
 ): Promise<RunResult> {
-  const scenario = baseline ? BASELINE : "node-failover";
+  const scenario = baseline ? BASELINE : mode === "drain" ? "node-drain" : "node-failover";
+  const rendered = env.settings.primaryPostgres;
   const state = await primaryHealthy(env);
   const leader = state.members.find((m) => m.role === "leader")!;
   const old = memberLayout(env, leader.name);
@@ -54,10 +57,14 @@ export async function nodeFailover(
     await writesFlowing(writer, 50);
     await sleep(500);
     env.progress(
-      `  ${scenario} #${run}: kill -9 ${old.name} (Patroni + postmaster) during writes, ttl ${t.ttl}s loop_wait ${t.loopWait}s`,
+      mode === "drain"
+        ? `  ${scenario} #${run}: SIGTERM ${old.name}'s Patroni (as a Kubernetes drain) during writes, ttl ${t.ttl}s loop_wait ${t.loopWait}s`
+        : `  ${scenario} #${run}: kill -9 ${old.name} (Patroni + postmaster) during writes, ttl ${t.ttl}s loop_wait ${t.loopWait}s`,
     );
     crashAt = nowMs();
-    await killMember(env, old.name);
+    // Drain: Patroni stops PostgreSQL and releases the leader key; kill -9: the key must expire.
+    if (mode === "drain") await drainMember(env, old.name);
+    else await killMember(env, old.name);
     const first = await waitFor(
       "a write acknowledged by a new leader",
       () => writer.firstAckAfter(crashAt, old.pgPort),
@@ -95,8 +102,24 @@ export async function nodeFailover(
         sessions: writer.sessions,
         rejoinSeconds: secondsBetween(rejoinStart, nowMs()),
         rejoinedRole: rejoined?.role ?? "missing",
+        // Theoretical bound from the rendered settings: kill -9, the key expires after ttl and
+        // a replica acts in its next HA loop (<= loop_wait); drain, the key is released at
+        // shutdown and a replica acts within one loop_wait.
+        boundSeconds: mode === "drain" ? t.loopWait : t.ttl + t.loopWait,
       },
       checks: [
+        ...(baseline
+          ? []
+          : [
+              {
+                name: "effective timing (GET /config) equals the rendered settings",
+                ok:
+                  t.ttl === rendered.ttl &&
+                  t.loopWait === rendered.loopWait &&
+                  t.retryTimeout === rendered.retryTimeout,
+                detail: `effective ttl ${t.ttl} loop_wait ${t.loopWait} retry_timeout ${t.retryTimeout}; rendered ${rendered.ttl}/${rendered.loopWait}/${rendered.retryTimeout}`,
+              },
+            ]),
         {
           name: "old leader rejoined as a replica",
           ok:
