@@ -30,7 +30,6 @@ import {
 import { VALIDATOR_DEFAULTS } from "../components/validators/settings";
 import { byType, planShipped, projectRoot, shippedNetworkText } from "./support/project";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
 const SCHEMA = "cometbft-v0.38-config.json";
 
