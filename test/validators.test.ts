@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { isConfigError } from "../components/topology/errors";
 import { loadNetwork } from "../components/topology/load";
-import { partyHosting, renderValidatorConfig } from "../components/validators/render";
+import { configToml, renderGenesis, renderValidatorToml } from "../components/validators/cometbft";
+import { partyHosting } from "../components/validators/render";
 import {
   keySecretName,
   normalizeValidatorSettings,
@@ -109,7 +110,7 @@ describe("ValidatorSet", () => {
     }
   });
 
-  it("renders party hosting into each validator's config", async () => {
+  it("computes party hosting; each validator's ConfigMap holds its CometBFT config.toml and the genesis, no key", async () => {
     const hosting = partyHosting(network);
     const op = hosting.find((h) => h.party === "network-operator")!;
     expect(op.hosts).to.deep.equal(["val-use1-a", "val-euw1-b", "val-usw2-a", "val-ase1-a"]);
@@ -117,17 +118,15 @@ describe("ValidatorSet", () => {
     const primary = shipped(await planShipped(), "primary");
     const cm = one(primary, "kubernetes:core/v1:ConfigMap", "primary-validators-val-use1-a-config")
       .inputs as Obj;
-    const cfg = JSON.parse(cm.data["validator.json"]);
     const v = network.validators.find((x) => x.name === "val-use1-a")!;
-    expect(cfg).to.deep.equal(
-      JSON.parse(JSON.stringify(renderValidatorConfig(network, v, VALIDATOR_DEFAULTS))),
+    expect(Object.keys(cm.data).sort()).to.deep.equal(["config.toml", "genesis.json"]);
+    expect(cm.data["config.toml"]).to.equal(
+      configToml(renderValidatorToml(network, v, VALIDATOR_DEFAULTS)),
     );
-    expect(cfg.parties.map((p: Obj) => [p.name, p.threshold])).to.deep.equal([
-      ["network-operator", 2],
-      ["treasury", 1],
-    ]);
-    expect(cfg.peers).to.have.length(network.validators.length - 1);
-    expect(JSON.stringify(cfg)).to.not.match(/BEGIN|priv_key/);
+    expect(JSON.parse(cm.data["genesis.json"])).to.deep.equal(
+      JSON.parse(JSON.stringify(renderGenesis(network))),
+    );
+    expect(JSON.stringify(cm.data)).to.not.match(/BEGIN|priv_key/);
   });
 
   it("validators-only sites get a ValidatorSet; sites without validators do not", async () => {

@@ -55,6 +55,31 @@ export interface Validator {
   readonly votingPower: number;
   /** Parties this validator hosts. Default: none. */
   readonly parties: readonly string[];
+  /**
+   * Public halves of the validator's CometBFT keys (base64 ed25519): `validator` (consensus key,
+   * in genesis) and `node` (p2p key; its ID is in every peer list). The private halves live in
+   * the validator's key Secret. Absent: the validator is left out of genesis and peer lists (the
+   * policy pack's `genesis-powers` rule fails).
+   */
+  readonly keys?: { readonly validator: string; readonly node: string };
+}
+
+/** A base64 ed25519 public key (32 bytes): 42 base64 characters, one of 16 final ones, `=`. */
+export const PUB_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+/** Genesis time when the network file names none. */
+export const DEFAULT_GENESIS_TIME = "2026-01-01T00:00:00Z";
+
+/** The CometBFT chain the validators run. */
+export interface Chain {
+  /** `chain_id` (at most 50 characters). Default: the network's name. */
+  readonly id: string;
+  /** `genesis_time` (RFC 3339, UTC). Default `2026-01-01T00:00:00Z`. */
+  readonly genesisTime: string;
+  /**
+   * An existing chain's genesis, supplied by the operator and pinned by its sha256 (hex): used
+   * as is instead of the genesis rendered from `validators`.
+   */
+  readonly genesis?: { readonly file: string; readonly sha256: string };
 }
 
 export interface Party {
@@ -83,6 +108,8 @@ export interface Network {
    */
   readonly credentialsSite?: string;
   readonly sites: readonly Site[];
+  /** Default: id = the network's name, genesisTime 2026-01-01T00:00:00Z, genesis rendered. */
+  readonly chain?: Chain;
   readonly validators: readonly Validator[];
   readonly parties: readonly Party[];
   readonly objectives: Readonly<Partial<Record<Scenario, Objective>>>;

@@ -5,10 +5,13 @@
  */
 import { fieldPath, Problems } from "./errors";
 import {
+  type Chain,
   CLOUDS,
+  DEFAULT_GENESIS_TIME,
   type Network,
   type Objective,
   parseDuration,
+  PUB_KEY_PATTERN,
   type Party,
   REQUIRED_SCENARIOS,
   SCENARIOS,
@@ -24,6 +27,11 @@ import { MANAGED_SHAPE, normalizeManaged } from "./managedCluster";
 
 const NAME = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const NAME_HINT = "use lower-case letters, digits and '-', starting with a letter (a DNS label)";
+const PUB_KEY_SHAPE: Shape = {
+  kind: "string",
+  pattern: PUB_KEY_PATTERN,
+  hint: "a base64 ed25519 public key (32 bytes), as `drstack validators keygen` prints it",
+};
 const name: Shape = { kind: "string", pattern: NAME, hint: NAME_HINT };
 const duration: Shape = {
   kind: "string",
@@ -103,6 +111,43 @@ export const NETWORK_SHAPE: Shape = {
         },
       },
     },
+    chain: {
+      shape: {
+        kind: "object",
+        fields: {
+          id: {
+            shape: {
+              kind: "string",
+              pattern: /^[A-Za-z0-9._-]{1,50}$/,
+              hint: "at most 50 of A-Z a-z 0-9 . _ -",
+            },
+          },
+          genesisTime: {
+            shape: {
+              kind: "string",
+              pattern: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/,
+              hint: "an RFC 3339 UTC time such as 2026-01-01T00:00:00Z",
+            },
+          },
+          genesis: {
+            shape: {
+              kind: "object",
+              fields: {
+                file: { shape: { kind: "string" }, required: true },
+                sha256: {
+                  shape: {
+                    kind: "string",
+                    pattern: /^[0-9a-f]{64}$/,
+                    hint: "64 lower-case hex digits (sha256sum)",
+                  },
+                  required: true,
+                },
+              },
+            },
+          },
+        },
+      },
+    },
     validators: {
       required: true,
       shape: {
@@ -115,6 +160,15 @@ export const NETWORK_SHAPE: Shape = {
             zone: { shape: { kind: "string" }, required: true },
             votingPower: { shape: { kind: "integer", min: 1 }, required: true },
             parties: { shape: { kind: "array", items: { kind: "string" } } },
+            keys: {
+              shape: {
+                kind: "object",
+                fields: {
+                  validator: { shape: PUB_KEY_SHAPE, required: true },
+                  node: { shape: PUB_KEY_SHAPE, required: true },
+                },
+              },
+            },
           },
         },
       },
@@ -175,6 +229,7 @@ export function collectNetworkProblems(doc: unknown, problems: Problems): Networ
     name: doc.name as string,
     ...(typeof doc.credentialsSite === "string" ? { credentialsSite: doc.credentialsSite } : {}),
     sites: sites as Site[],
+    ...(isPlainObject(doc.chain) ? { chain: normalizeChain(doc.chain, doc.name as string) } : {}),
     validators: validators as Validator[],
     parties: parties as Party[],
     objectives,
@@ -218,6 +273,18 @@ function normalizeValidator(raw: Record<string, unknown>, index: number): Loose<
     zone: raw.zone,
     votingPower: raw.votingPower,
     parties: Array.isArray(raw.parties) ? raw.parties : [],
+    ...(isPlainObject(raw.keys)
+      ? { keys: { validator: raw.keys.validator, node: raw.keys.node } }
+      : {}),
+  };
+}
+
+function normalizeChain(raw: Record<string, unknown>, network: string): Chain {
+  const g = isPlainObject(raw.genesis) ? raw.genesis : undefined;
+  return {
+    id: typeof raw.id === "string" ? raw.id : network,
+    genesisTime: typeof raw.genesisTime === "string" ? raw.genesisTime : DEFAULT_GENESIS_TIME,
+    ...(g ? { genesis: { file: g.file as string, sha256: g.sha256 as string } } : {}),
   };
 }
 

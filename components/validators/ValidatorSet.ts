@@ -7,8 +7,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { siteLabels } from "../shared/labels";
 import type { Network, Site } from "../topology/model";
 import { VALIDATOR_COMPONENT } from "./labels";
+import { createHash } from "node:crypto";
+import { configToml, renderGenesis, renderValidatorToml } from "./cometbft";
+import { nodeId, validatorAddress } from "./keys";
 import {
-  renderValidatorConfig,
   validatorAnnotations,
   validatorLabels,
   validatorSelector,
@@ -23,6 +25,11 @@ export interface ValidatorSetArgs {
   readonly settings: ValidatorSettings;
   /** The validators namespace's name. */
   readonly namespace: pulumi.Input<string>;
+  /**
+   * An existing chain's genesis.json text (`chain.genesis` of the network file, its sha256
+   * already checked). Default: rendered from the network file.
+   */
+  readonly genesis?: string;
 }
 
 /** What a site exports about its validators (a stack output). */
@@ -85,6 +92,9 @@ export class ValidatorSet extends pulumi.ComponentResource {
       child,
     );
 
+    // Every stack renders the same genesis from the network file (or uses the operator's).
+    const genesisJson = args.genesis ?? JSON.stringify(renderGenesis(network), null, 2) + "\n";
+    const genesisSha256 = createHash("sha256").update(genesisJson).digest("hex");
     for (const v of validators) {
       const labels = validatorLabels(site, v);
       const config = new ConfigMap(
@@ -92,7 +102,8 @@ export class ValidatorSet extends pulumi.ComponentResource {
         {
           metadata: { name: `${v.name}-config`, namespace, labels },
           data: {
-            "validator.json": JSON.stringify(renderValidatorConfig(network, v, settings), null, 2),
+            "config.toml": configToml(renderValidatorToml(network, v, settings)),
+            "genesis.json": genesisJson,
           },
         },
         child,
@@ -104,6 +115,11 @@ export class ValidatorSet extends pulumi.ComponentResource {
           spec: validatorStatefulSetSpec(site, v, settings, {
             serviceName: "validators",
             configMap: `${v.name}-config`,
+            expect: {
+              address: v.keys ? validatorAddress(v.keys.validator) : "",
+              nodeId: v.keys ? nodeId(v.keys.node) : "",
+              genesisSha256,
+            },
           }),
         },
         { ...child, dependsOn: [config, headless] },

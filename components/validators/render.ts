@@ -1,6 +1,7 @@
 /**
- * Pure rendering for the validators of one site: party hosting, each validator's configuration
- * document, labels, and the Kubernetes object specs the ValidatorSet turns into resources.
+ * Pure rendering for the validators of one site: party hosting, labels, and the Kubernetes
+ * object specs the ValidatorSet turns into resources (the CometBFT home itself: cometbft.ts,
+ * keys.ts, home.ts).
  */
 import { siteLabels } from "../shared/labels";
 import type { Network, Site, Validator } from "../topology/model";
@@ -11,6 +12,8 @@ import {
   VOTING_POWER_ANNOTATION,
   ZONE_LABEL,
 } from "./labels";
+import { HOME } from "./cometbft";
+import { INIT_ENV, INIT_SOURCES, initHomeScript } from "./home";
 import { keySecretName, type ValidatorSettings } from "./settings";
 
 export interface PartyHosting {
@@ -35,55 +38,29 @@ export function partyHosting(network: Pick<Network, "parties" | "validators">): 
   });
 }
 
-/** The configuration document one validator reads (`/etc/validator/config/validator.json`). */
-export interface ValidatorConfig {
-  readonly network: string;
-  readonly validator: string;
-  readonly site: string;
-  readonly region: string;
-  readonly zone: string;
-  readonly votingPower: number;
-  /** Parties this validator hosts, each with its threshold and its co-hosts. */
-  readonly parties: readonly { name: string; threshold: number; hosts: readonly string[] }[];
-  /** Every other validator of the network, for peering. */
-  readonly peers: readonly { name: string; site: string; zone: string }[];
-  readonly ports: ValidatorSettings["ports"];
-  /** Where the key Secret is mounted (the key itself is never in the config). */
-  readonly keyDir: string;
-  readonly dataDir: string;
-}
-
 export const PATHS = {
-  config: "/etc/validator/config",
-  keys: "/etc/validator/keys",
-  data: "/var/lib/validator",
+  config: INIT_SOURCES.config,
+  keys: INIT_SOURCES.keys,
+  data: HOME,
 } as const;
 
-export function renderValidatorConfig(
-  network: Network,
-  validator: Validator,
-  settings: Pick<ValidatorSettings, "ports">,
-): ValidatorConfig {
-  const site = network.sites.find((s) => s.name === validator.site);
-  const hosting = partyHosting(network);
-  return {
-    network: network.name,
-    validator: validator.name,
-    site: validator.site,
-    region: site?.region ?? "",
-    zone: validator.zone,
-    votingPower: validator.votingPower,
-    parties: hosting
-      .filter((h) => h.hosts.includes(validator.name))
-      .map((h) => ({ name: h.party, threshold: h.threshold, hosts: h.hosts })),
-    peers: network.validators
-      .filter((v) => v.name !== validator.name)
-      .map((v) => ({ name: v.name, site: v.site, zone: v.zone })),
-    ports: settings.ports,
-    keyDir: PATHS.keys,
-    dataDir: PATHS.data,
-  };
+/** What the init container checks a validator's key Secret and genesis against. */
+export interface HomeExpectations {
+  /** Upper-hex address of the validator's consensus key (network file), "" when absent. */
+  readonly address: string;
+  /** Node ID of the validator's node key (network file), "" when absent. */
+  readonly nodeId: string;
+  /** sha256 (hex) of the genesis.json in the ConfigMap. */
+  readonly genesisSha256: string;
 }
+
+const RESTRICTED = {
+  runAsNonRoot: true,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
 
 /** Labels selecting one validator's pod. */
 export function validatorSelector(validator: Validator): Record<string, string> {
@@ -113,7 +90,7 @@ export function validatorStatefulSetSpec(
   site: Site,
   validator: Validator,
   settings: ValidatorSettings,
-  opts: { serviceName: string; configMap: string },
+  opts: { serviceName: string; configMap: string; expect: HomeExpectations },
 ) {
   const labels = validatorLabels(site, validator);
   const { ports } = settings;
@@ -148,16 +125,34 @@ export function validatorStatefulSetSpec(
             },
           },
         },
+        initContainers: [
+          {
+            name: "home",
+            image: settings.image,
+            command: ["sh", "-c", initHomeScript()],
+            env: [
+              { name: INIT_ENV.home, value: HOME },
+              { name: INIT_ENV.address, value: opts.expect.address },
+              { name: INIT_ENV.nodeId, value: opts.expect.nodeId },
+              { name: INIT_ENV.genesisSha256, value: opts.expect.genesisSha256 },
+            ],
+            resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+            securityContext: RESTRICTED,
+            volumeMounts: [
+              { name: "data", mountPath: HOME },
+              { name: "keys", mountPath: PATHS.keys, readOnly: true },
+              { name: "config", mountPath: PATHS.config, readOnly: true },
+            ],
+          },
+        ],
         containers: [
           {
             name: "validator",
             image: settings.image,
-            args: ["start", `--home=${PATHS.data}`],
-            env: [
-              { name: "VALIDATOR_NAME", value: validator.name },
-              { name: "VALIDATOR_CONFIG", value: `${PATHS.config}/validator.json` },
-              { name: "VALIDATOR_KEY_DIR", value: PATHS.keys },
-            ],
+            args: ["start", "--home", HOME],
+            // The cometbft image's entrypoint runs `cometbft init` into $CMTHOME when
+            // $CMTHOME/config is missing; pointing it at the assembled home skips that.
+            env: [{ name: "CMTHOME", value: HOME }],
             ports: [
               { name: "p2p", containerPort: ports.p2p },
               { name: "rpc", containerPort: ports.rpc },
@@ -174,17 +169,9 @@ export function validatorStatefulSetSpec(
               failureThreshold: 3,
             },
             livenessProbe: { tcpSocket: { port: "p2p" }, periodSeconds: 20, failureThreshold: 6 },
-            securityContext: {
-              runAsNonRoot: true,
-              allowPrivilegeEscalation: false,
-              readOnlyRootFilesystem: true,
-              capabilities: { drop: ["ALL"] },
-              seccompProfile: { type: "RuntimeDefault" },
-            },
+            securityContext: RESTRICTED,
             volumeMounts: [
-              { name: "data", mountPath: PATHS.data },
-              { name: "keys", mountPath: PATHS.keys, readOnly: true },
-              { name: "config", mountPath: PATHS.config, readOnly: true },
+              { name: "data", mountPath: HOME },
               { name: "tmp", mountPath: "/tmp" },
             ],
           },

@@ -40,6 +40,33 @@ export interface ValidatorSettings {
   readonly p2pSourceRanges: readonly string[];
   /** Ports. Default p2p 26656, rpc 26657, metrics 26660. */
   readonly ports: { readonly p2p: number; readonly rpc: number; readonly metrics: number };
+  /**
+   * The stable DNS name other nodes dial (config.toml `p2p.external_address` and every
+   * `persistent_peers` entry); `{node}`, `{site}` and `{network}` are replaced. Point it at the
+   * node's P2P endpoint (e.g. with external-dns). Default `{node}.{site}.{network}.drstack.internal`.
+   */
+  readonly p2pHost: string;
+  /**
+   * config.toml `proxy_app`: the ABCI application. Default `kvstore` (built into the
+   * cometbft binary); a chain's own binary uses its in-process app (`""`) or a socket address.
+   */
+  readonly proxyApp: string;
+  /** Consensus settings written to config.toml `[consensus]` (Go durations). */
+  readonly consensus: {
+    /** Default `3s`. */
+    readonly timeoutPropose: string;
+    /** Default `1s`. */
+    readonly timeoutPrevote: string;
+    /** Default `1s`. */
+    readonly timeoutPrecommit: string;
+    /** Default `1s`. */
+    readonly timeoutCommit: string;
+    /**
+     * Blocks CometBFT looks back for this validator's own signature before it signs (a second
+     * instance with the same key then stops instead of double-signing). Default 10; must be > 0.
+     */
+    readonly doubleSignCheckHeight: number;
+  };
 }
 
 export const VALIDATOR_DEFAULTS: ValidatorSettings = {
@@ -50,6 +77,21 @@ export const VALIDATOR_DEFAULTS: ValidatorSettings = {
   keySecret: `${VALIDATOR_PLACEHOLDER}-keys`,
   p2pSourceRanges: ["0.0.0.0/0"],
   ports: { p2p: 26656, rpc: 26657, metrics: 26660 },
+  p2pHost: "{node}.{site}.{network}.drstack.internal",
+  proxyApp: "kvstore",
+  consensus: {
+    timeoutPropose: "3s",
+    timeoutPrevote: "1s",
+    timeoutPrecommit: "1s",
+    timeoutCommit: "1s",
+    doubleSignCheckHeight: 10,
+  },
+};
+
+const GO_DURATION: Shape = {
+  kind: "string",
+  pattern: /^[0-9]+(\.[0-9]+)?(ms|s|m)$/,
+  hint: 'a Go duration such as "1s" or "500ms"',
 };
 
 const QUANTITY: Shape = {
@@ -116,10 +158,33 @@ export const VALIDATORS_SHAPE: Shape = {
         fields: { p2p: { shape: PORT }, rpc: { shape: PORT }, metrics: { shape: PORT } },
       },
     },
+    p2pHost: {
+      shape: {
+        kind: "string",
+        pattern: /^[a-z0-9{}]([a-z0-9.{}-]*[a-z0-9{}])?$/,
+        hint: 'a DNS name template such as "{node}.{site}.p2p.example.org"',
+      },
+    },
+    proxyApp: { shape: { kind: "string" } },
+    consensus: {
+      shape: {
+        kind: "object",
+        fields: {
+          timeoutPropose: { shape: GO_DURATION },
+          timeoutPrevote: { shape: GO_DURATION },
+          timeoutPrecommit: { shape: GO_DURATION },
+          timeoutCommit: { shape: GO_DURATION },
+          doubleSignCheckHeight: { shape: { kind: "integer", min: 1 } },
+        },
+      },
+    },
   },
 };
 
-type Raw = Partial<Omit<ValidatorSettings, "resources" | "storage" | "gateway" | "ports">> & {
+type Raw = Partial<
+  Omit<ValidatorSettings, "resources" | "storage" | "gateway" | "ports" | "consensus">
+> & {
+  consensus?: Partial<ValidatorSettings["consensus"]>;
   resources?: Partial<ValidatorSettings["resources"]>;
   storage?: Partial<ValidatorSettings["storage"]>;
   gateway?: Partial<ValidatorSettings["gateway"]>;
@@ -155,7 +220,16 @@ export function normalizeValidatorSettings(
     keySecret: r.keySecret ?? d.keySecret,
     p2pSourceRanges: r.p2pSourceRanges ?? d.p2pSourceRanges,
     ports: { ...d.ports, ...r.ports },
+    p2pHost: r.p2pHost ?? d.p2pHost,
+    proxyApp: r.proxyApp ?? d.proxyApp,
+    consensus: { ...d.consensus, ...r.consensus },
   };
+  if (!s.p2pHost.includes("{node}"))
+    problems.add(
+      fieldPath(path, "p2pHost"),
+      `${JSON.stringify(s.p2pHost)} gives every node the same address`,
+      'include {node}, e.g. "{node}.{site}.p2p.example.org"',
+    );
   if (!s.keySecret.includes(VALIDATOR_PLACEHOLDER)) {
     problems.add(
       fieldPath(path, "keySecret"),
