@@ -183,6 +183,20 @@ describe("network policies: default deny and the flows each service needs", () =
     expect(connectionAllowed(pols, client, redis, 6379)).to.equal(true);
   });
 
+  it("validators dial their peers' P2P port (persistent_peers) and accept P2P and drstack's RPC", () => {
+    const pols = policies(primary);
+    const val = podOf(primary, "primary-validators-val-use1-a");
+    const peer = { ip: "203.0.113.7" };
+    expect(connectionAllowed(pols, val, peer, 26656), "outbound P2P").to.equal(true);
+    expect(connectionAllowed(pols, peer, val, 26656), "inbound P2P").to.equal(true);
+    const other = podOf(primary, "primary-validators-val-use1-b");
+    expect(connectionAllowed(pols, val, other, 26656), "same-site peer").to.equal(true);
+    // Nothing else leaves a validator, and RPC stays inside drstack's namespaces.
+    expect(connectionAllowed(pols, val, peer, 26657)).to.equal(false);
+    expect(connectionAllowed(pols, val, peer, 443)).to.equal(false);
+    expect(connectionAllowed(pols, peer, val, 26657)).to.equal(false);
+  });
+
   it("the DR site's standby reaches the primary site's endpoints across sites", () => {
     const pols = policies(dr);
     const pg = podOf(dr, "dr-postgres-patroni");

@@ -141,11 +141,26 @@ export class ValidatorSet extends pulumi.ComponentResource {
           },
           spec: {
             podSelector: { matchLabels: validatorSelector(v) },
-            policyTypes: ["Ingress"],
+            policyTypes: ["Ingress", "Egress"],
+            // Outbound P2P: every namespace denies egress by default (DNS aside), and CometBFT
+            // dials its persistent_peers itself; peers sit in the same ranges as inbound P2P.
+            egress: [
+              {
+                to: [
+                  ...settings.p2pSourceRanges.map((cidr) => ({ ipBlock: { cidr } })),
+                  { podSelector: { matchLabels: siteSelector } },
+                ],
+                ports: [{ protocol: "TCP", port: ports.p2p }],
+              },
+            ],
             ingress: [
               // P2P from peers (other sites' validators are outside the cluster).
+              // (ipBlock is for addresses outside the cluster: the site's own validators by label.)
               {
-                from: settings.p2pSourceRanges.map((cidr) => ({ ipBlock: { cidr } })),
+                from: [
+                  ...settings.p2pSourceRanges.map((cidr) => ({ ipBlock: { cidr } })),
+                  { podSelector: { matchLabels: siteSelector } },
+                ],
                 ports: [{ protocol: "TCP", port: ports.p2p }],
               },
               // RPC and metrics only from inside drstack's namespaces (the gateway, monitoring).
