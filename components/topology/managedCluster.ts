@@ -4,7 +4,7 @@
  */
 import { fieldPath, type Problems } from "./errors";
 import { formatCidr, overlaps, parseCidr } from "./cidr";
-import type { Cloud } from "./model";
+import type { Cloud } from "./clouds";
 import type { Shape } from "./shape";
 
 export type NatMode = "per-zone" | "single";

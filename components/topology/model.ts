@@ -5,8 +5,8 @@
 
 import type { ManagedCluster } from "./managedCluster";
 
-export const CLOUDS = ["aws", "gcp"] as const;
-export type Cloud = (typeof CLOUDS)[number];
+import type { Cloud } from "./clouds";
+export { CLOUDS, type Cloud } from "./clouds";
 
 export const SITE_ROLES = ["primary", "standby"] as const;
 export type SiteRole = (typeof SITE_ROLES)[number];
